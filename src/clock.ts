@@ -1,0 +1,43 @@
+/**
+ * Time as the package sees it. Every wait (rate limits, backoff, circuit cooldowns) goes through a
+ * `Clock`, so tests can run hours of rate limiting in virtual time and production never sleeps on a
+ * timer that keeps the process alive.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Resolves after `ms`; rejects with the signal's reason as soon as `signal` aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /**
+   * Marks `work` as in flight. A virtual clock does not jump over in-flight work, so a request is
+   * stamped by the provider at the same virtual time it was sent. The system clock ignores it.
+   */
+  busy<T>(work: Promise<T>): Promise<T>;
+}
+
+/** The error a wait rejects with when its signal aborts and gave no reason of its own. */
+export function abortReason(signal: AbortSignal): unknown {
+  return signal.reason ?? new DOMException("The operation was aborted.", "AbortError");
+}
+
+/** Real time. Timers are unref'd: a pending wait never keeps the process alive on its own. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep(ms, signal) {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (ms <= 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        clearTimeout(timer);
+        reject(abortReason(signal!));
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      }, ms);
+      timer.unref?.();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  },
+  busy: (work) => work,
+};

@@ -1,0 +1,33 @@
+export { type Clock, systemClock } from "./clock";
+export * from "./errors";
+export {
+  AutoPickerChatModel,
+  type AutoPickerCallOptions,
+} from "./model/AutoPickerChatModel";
+export { deriveName } from "./model/entries";
+export {
+  CONTEXT_LENGTH_FALLBACK,
+  type ContextLengthFallbackEvent,
+  type FallbackEvent,
+  RATE_LIMIT_FALLBACK,
+  type RateLimitFallbackEvent,
+} from "./model/events";
+export type {
+  AllFailedContext,
+  AutoPickerChatModelInput,
+  AutoPickerLogger,
+  AutoPickerStats,
+  ContextStrategy,
+  DecisionTrail,
+  EntryPricing,
+  ModelEntry,
+  ModelStats,
+  ProviderStatus,
+} from "./model/types";
+export type { JitterMode } from "./retry/backoff";
+export type { CircuitState } from "./retry/circuitBreaker";
+export { type ClassifiedError, classifyError, type ErrorKind } from "./retry/classify";
+export type { FallbackReason } from "./retry/policy";
+export * from "./limits";
+export * from "./context";
+export * from "./cost";

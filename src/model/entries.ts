@@ -1,0 +1,97 @@
+import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { AsyncCaller } from "@langchain/core/utils/async_caller";
+import { resolveContextWindow } from "../context";
+import { AutoPickerConfigError } from "../errors";
+import type { ModelLimits, Tier } from "../limits";
+import { catalogLimits } from "../limits";
+import type { EntryPricing, ModelEntry } from "./types";
+
+/** An entry with everything resolved once, at construction. */
+export interface ResolvedEntry {
+  name: string;
+  model: BaseChatModel;
+  /** The provider's model id ("gpt-4o-mini"), used for tokenizer choice and stamping. */
+  modelId: string;
+  contextWindow: number;
+  limits?: ModelLimits;
+  pricing?: EntryPricing;
+  index: number;
+}
+
+const PROVIDER_ALIASES: Record<string, string> = {
+  openai: "openai",
+  azure_openai: "azure",
+  google_genai: "gemini",
+  googlegenerativeai: "gemini",
+  google_vertexai: "vertex",
+  anthropic: "anthropic",
+  groq: "groq",
+};
+
+/** "openai/gpt-4o-mini" from a ChatOpenAI, "gemini/gemini-2.5-flash" from a ChatGoogleGenerativeAI. */
+export function deriveName(model: BaseChatModel): { name: string; modelId: string } {
+  const fields = model as unknown as { model?: unknown; modelName?: unknown };
+  const modelId =
+    typeof fields.model === "string" ? fields.model : typeof fields.modelName === "string" ? fields.modelName : "";
+  let provider = "";
+  try {
+    provider = String(model.getLsParams({} as never).ls_provider ?? "");
+  } catch {
+    provider = model._llmType();
+  }
+  provider = PROVIDER_ALIASES[provider.toLowerCase()] ?? (provider.toLowerCase() || model._llmType());
+  const id = modelId.replace(/^models\//, "");
+  return { name: id ? `${provider}/${id}` : provider, modelId: id };
+}
+
+/** Normalises and validates every entry; throws `AutoPickerConfigError` with what to fix. */
+export function resolveEntries(
+  items: Array<ModelEntry | BaseChatModel>,
+  defaults: { tier?: Tier; keepInnerRetries: boolean },
+): ResolvedEntry[] {
+  const seen = new Set<string>();
+  return items.map((item, index) => {
+    const entry: ModelEntry = item instanceof BaseChatModel ? { model: item } : item;
+    if (!entry || !(entry.model instanceof BaseChatModel)) {
+      throw new AutoPickerConfigError(
+        `Model entry #${index} is not a LangChain chat model. Pass a chat model (e.g. new ChatOpenAI(...)) or { model, name?, limits? }.`,
+      );
+    }
+    const derived = deriveName(entry.model);
+    const name = entry.name ?? derived.name;
+    if (seen.has(name)) {
+      throw new AutoPickerConfigError(
+        `Two models are both named "${name}". Give each entry a distinct \`name\`; limits, stats and events are keyed by it.`,
+      );
+    }
+    seen.add(name);
+    const contextWindow = resolveContextWindow(entry.model, derived.modelId || name, entry.maxInputTokens);
+    if (contextWindow === undefined || !(contextWindow > 0)) {
+      throw new AutoPickerConfigError(
+        `No context window is known for model "${name}". Set \`maxInputTokens\` on its entry, e.g. { model, name: "${name}", maxInputTokens: 128000 }.`,
+      );
+    }
+    const tier = entry.tier ?? defaults.tier;
+    const limits = entry.limits ?? (tier ? catalogLimits(derived.modelId || name, tier) : undefined);
+    if (!defaults.keepInnerRetries) disableInnerRetries(entry.model);
+    return {
+      name,
+      model: entry.model,
+      modelId: derived.modelId || name,
+      contextWindow,
+      limits,
+      pricing: entry.pricing,
+      index,
+    };
+  });
+}
+
+/**
+ * Inner models must not retry on their own: their AsyncCaller would wait out 429s a second time
+ * (NOTES: 293 provider 429s from stacked retries). Google's client ignores a per-call maxRetries,
+ * so the caller's setting is the only lever that works for every model.
+ */
+function disableInnerRetries(model: BaseChatModel): void {
+  const caller = (model as unknown as { caller?: unknown }).caller;
+  if (caller instanceof AsyncCaller) (caller as unknown as { maxRetries: number }).maxRetries = 0;
+}

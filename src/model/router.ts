@@ -1,0 +1,310 @@
+import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
+import type { BaseMessage, UsageMetadata } from "@langchain/core/messages";
+import type { Clock } from "../clock";
+import type { TokenEstimator } from "../context";
+import { resolveMaxOutputTokens, truncateToFit } from "../context";
+import { type AttemptRecord, ContextWindowExceededError } from "../errors";
+import type { RateLimiter, ReservationTicket } from "../limits";
+import { withHeaderSink } from "../limits";
+import { parseRateLimitHeaders } from "../limits/headers";
+import { classifyError } from "../retry/classify";
+import { decideAfterError, type FallbackReason, newCounters, type RetryPolicy } from "../retry/policy";
+import type { ResolvedEntry } from "./entries";
+import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK } from "./events";
+import type { ModelHealth } from "./health";
+import type { StatsRecorder } from "./stats";
+import type { AutoPickerLogger, ContextStrategy, DecisionTrail } from "./types";
+
+/** One inner call: resolves with the provider's result or throws the provider's error. */
+export type InnerCall<T> = (entry: ResolvedEntry, messages: BaseMessage[], signal: AbortSignal | undefined) => Promise<T>;
+
+/** A served call: the result, who served it, and how to settle the limiter once usage is known. */
+export interface Served<T> {
+  result: T;
+  entry: ResolvedEntry;
+  trail: DecisionTrail;
+  /** Reconciles the limiter and the estimator with real usage. Call exactly once. */
+  settle(usage: UsageMetadata | undefined): Promise<void>;
+}
+
+/** Every model failed or was skipped. */
+export class RoutingFailure {
+  constructor(
+    readonly attempts: AttemptRecord[],
+    readonly lastError: unknown,
+  ) {}
+}
+
+export interface RouterDeps {
+  entries: ResolvedEntry[];
+  health: Map<string, ModelHealth>;
+  limiter: RateLimiter;
+  estimator: TokenEstimator;
+  stats: StatsRecorder;
+  clock: Clock;
+  policy: RetryPolicy;
+  contextStrategy: ContextStrategy;
+  quotaCooldownMs: number;
+  logger: AutoPickerLogger;
+}
+
+interface Candidate {
+  entry: ResolvedEntry;
+  messages: BaseMessage[];
+  estimatedTokens: number;
+  outputAllowance: number;
+}
+
+type Pending = { from: Candidate; reason: FallbackReason } | undefined;
+
+/** Picks the model, waits, calls, classifies and falls back: the decision policy in one loop. */
+export class Router {
+  constructor(private readonly d: RouterDeps) {}
+
+  async route<T>(
+    messages: BaseMessage[],
+    options: Record<string, unknown> & { signal?: AbortSignal },
+    runManager: CallbackManagerForLLMRun | undefined,
+    call: InnerCall<T>,
+  ): Promise<Served<T>> {
+    const { signal } = options;
+    const candidates = this.plan(messages, options);
+    const attempts: AttemptRecord[] = [];
+    let pending: Pending;
+    let lastError: unknown;
+    let minWindow = 0;
+
+    for (const candidate of candidates) {
+      const { entry } = candidate;
+      const skip = this.skipReason(candidate, minWindow);
+      if (skip) {
+        attempts.push({ model: entry.name, outcome: `skipped:${skip}`, waitedMs: 0 });
+        pending ??= { from: candidate, reason: skip };
+        continue;
+      }
+      if (pending) await this.emitFallback(pending, candidate, runManager);
+
+      const outcome = await this.tryModel(candidate, call, signal, attempts);
+      if (outcome.kind === "served") {
+        const trail: DecisionTrail = {
+          model: entry.name,
+          attempts,
+          waited_ms: attempts.reduce((sum, a) => sum + a.waitedMs, 0),
+          estimated_input_tokens: candidate.estimatedTokens,
+          ...(pending ? { fallback_reason: pending.reason, fallback_from: pending.from.entry.name } : {}),
+          ...(entry.pricing ? { pricing: entry.pricing } : {}),
+        };
+        this.d.stats.served(entry.name, entry.index === 0);
+        return { result: outcome.result, entry, trail, settle: outcome.settle };
+      }
+      lastError = outcome.error;
+      if (outcome.reason === "context_length") minWindow = Math.max(minWindow, entry.contextWindow + 1);
+      pending = { from: candidate, reason: outcome.reason };
+    }
+    throw new RoutingFailure(attempts, lastError);
+  }
+
+  /** Estimates the input for every model and applies the context strategy. */
+  private plan(messages: BaseMessage[], options: Record<string, unknown>): Candidate[] {
+    const tools = Array.isArray(options.tools) ? (options.tools as unknown[]) : undefined;
+    const candidates = this.d.entries.map((entry): Candidate => {
+      const outputAllowance = resolveMaxOutputTokens(entry.model, options) ?? 0;
+      const estimatedTokens = this.d.estimator.estimate(messages, { model: entry.modelId, tools });
+      return { entry, messages, estimatedTokens, outputAllowance };
+    });
+    const fits = (c: Candidate) => c.estimatedTokens + c.outputAllowance <= c.entry.contextWindow;
+    const primary = candidates[0]!;
+    if (fits(primary)) return candidates;
+
+    switch (this.d.contextStrategy) {
+      case "error":
+        throw new ContextWindowExceededError(primary.estimatedTokens + primary.outputAllowance, {
+          [primary.entry.name]: primary.entry.contextWindow,
+        });
+      case "truncate":
+        return candidates.map((c) => (fits(c) ? c : this.truncate(c, tools)));
+      case "fallback":
+        if (!candidates.some(fits)) {
+          throw new ContextWindowExceededError(
+            Math.min(...candidates.map((c) => c.estimatedTokens + c.outputAllowance)),
+            Object.fromEntries(candidates.map((c) => [c.entry.name, c.entry.contextWindow])),
+          );
+        }
+        return candidates;
+    }
+  }
+
+  private truncate(c: Candidate, tools: unknown[] | undefined): Candidate {
+    const budget = c.entry.contextWindow - c.outputAllowance;
+    const count = (msgs: BaseMessage[]) => this.d.estimator.estimate(msgs, { model: c.entry.modelId, tools });
+    const cut = truncateToFit(c.messages, budget, count);
+    this.d.logger.debug?.(`truncated ${cut.dropped} messages (~${cut.droppedTokens} tokens) for ${c.entry.name}`);
+    return { ...c, messages: cut.messages, estimatedTokens: count(cut.messages) };
+  }
+
+  private skipReason(c: Candidate, minWindow: number): FallbackReason | undefined {
+    if (c.entry.contextWindow < minWindow) return "context_length";
+    if (c.estimatedTokens + c.outputAllowance > c.entry.contextWindow) return "context_length";
+    const health = this.d.health.get(c.entry.name)!;
+    const blocked = health.blockedReason();
+    if (blocked) return blocked;
+    const s = health.breaker.state;
+    if (s.state === "open" || (s.state === "half_open" && s.probeInFlight)) return "circuit_open";
+    return undefined;
+  }
+
+  /** All attempts on one model: wait for the limiter, call, and retry while the policy says so. */
+  private async tryModel<T>(
+    c: Candidate,
+    call: InnerCall<T>,
+    signal: AbortSignal | undefined,
+    attempts: AttemptRecord[],
+  ): Promise<
+    | { kind: "served"; result: T; settle: (u: UsageMetadata | undefined) => Promise<void> }
+    | { kind: "fallback"; reason: FallbackReason; error?: unknown }
+  > {
+    const { entry } = c;
+    const { clock, limiter, stats, policy } = this.d;
+    const health = this.d.health.get(entry.name)!;
+    const counters = newCounters();
+    let carriedWaitMs = 0;
+
+    for (;;) {
+      signal?.throwIfAborted();
+      const permit = health.breaker.acquire();
+      if (!permit.allowed) {
+        attempts.push({ model: entry.name, outcome: "skipped:circuit_open", waitedMs: 0 });
+        return { kind: "fallback", reason: "circuit_open" };
+      }
+      const decision = await clock.busy(
+        limiter.reserve(entry.name, { tokens: c.estimatedTokens + c.outputAllowance }, { maxWaitMs: policy.maxWaitMs }),
+      );
+      if (decision.kind !== "granted") {
+        health.breaker.onNeutral(permit.probe);
+        const outcome =
+          decision.kind === "never_fits"
+            ? `skipped:never_fits(${decision.dimension} ${decision.requested}>${decision.limit})`
+            : `skipped:wait_too_long(${Math.round(decision.waitMs)}ms)`;
+        attempts.push({ model: entry.name, outcome, waitedMs: carriedWaitMs });
+        return { kind: "fallback", reason: "rate_limit" };
+      }
+      const ticket = decision.ticket;
+      const waitedMs = carriedWaitMs + decision.waitMs;
+      carriedWaitMs = 0;
+      if (decision.waitMs > 0) {
+        try {
+          await clock.sleep(decision.waitMs, signal);
+        } catch (abort) {
+          health.breaker.onNeutral(permit.probe);
+          await limiter.cancel(ticket);
+          throw abort;
+        }
+        stats.waited(entry.name, decision.waitMs);
+      }
+
+      stats.attempt(entry.name);
+      try {
+        const result = await clock.busy(
+          withHeaderSink(
+            (headers) => void this.learnHeaders(entry.name, headers),
+            () => call(entry, c.messages, signal),
+          ),
+        );
+        health.breaker.onSuccess();
+        attempts.push({ model: entry.name, outcome: "ok", waitedMs });
+        return { kind: "served", result, settle: (usage) => this.settle(c, ticket, usage) };
+      } catch (error) {
+        const now = clock.now();
+        const classified = classifyError(error, now);
+        stats.error(entry.name, classified.kind);
+        attempts.push({ model: entry.name, outcome: classified.kind, waitedMs, error: classified.message });
+        // The provider counted the request (or we can't know it didn't): keep the booking, at its estimate.
+        await limiter.commit(ticket).catch(() => undefined);
+        if (classified.kind === "transient") health.breaker.onFailure();
+        else health.breaker.onNeutral(permit.probe);
+        if (classified.kind === "aborted" || signal?.aborted) throw error;
+
+        if (classified.kind === "rate_limit" || classified.kind === "quota_exhausted") {
+          if (classified.hint.state) await limiter.learn(entry.name, classified.hint.state).catch(() => undefined);
+        }
+        const next = decideAfterError(classified, counters, policy, now);
+        switch (next.action) {
+          case "surface":
+            throw error;
+          case "fallback":
+            this.onLeaving(entry, classified, next.reason, now);
+            return { kind: "fallback", reason: next.reason, error };
+          case "retry":
+            if (next.blockModelUntil !== undefined) {
+              // The limiter queues every caller behind the provider's hint: one wait each, no herd.
+              await limiter.blockUntil(entry.name, next.blockModelUntil);
+            } else if (next.delayMs > 0) {
+              await clock.sleep(next.delayMs, signal);
+              stats.waited(entry.name, next.delayMs);
+              carriedWaitMs = next.delayMs;
+            }
+        }
+      }
+    }
+  }
+
+  /** Remembers outages that outlive this call, so later calls skip the model without paying for it. */
+  private onLeaving(
+    entry: ResolvedEntry,
+    error: ReturnType<typeof classifyError>,
+    reason: FallbackReason,
+    now: number,
+  ): void {
+    const health = this.d.health.get(entry.name)!;
+    if (error.kind === "quota_exhausted") {
+      const until = now + (error.hint.retryAfterMs ?? this.d.quotaCooldownMs);
+      health.markUnavailable(until, "quota_exhausted");
+      this.d.logger.warn(
+        `${entry.name}: ${error.scope === "day" ? "daily quota" : "quota/billing limit"} reached; skipping it until ${new Date(until).toISOString()}.`,
+      );
+    } else if (error.kind === "auth") {
+      health.markUnavailable(now + this.d.quotaCooldownMs, reason);
+      this.d.logger.warn(`${entry.name}: the provider refused the key or model (${error.message}); skipping it for now.`);
+    }
+  }
+
+  private async emitFallback(
+    pending: NonNullable<Pending>,
+    to: Candidate,
+    runManager: CallbackManagerForLLMRun | undefined,
+  ): Promise<void> {
+    const from = pending.from;
+    if (pending.reason === "context_length") {
+      this.d.stats.fallback("context");
+      await runManager?.handleCustomEvent(CONTEXT_LENGTH_FALLBACK, {
+        original_model: from.entry.name,
+        fallback_model: to.entry.name,
+        estimated_tokens: from.estimatedTokens,
+        original_max_context: from.entry.contextWindow,
+        fallback_max_context: to.entry.contextWindow,
+      });
+    } else {
+      this.d.stats.fallback("other");
+      await runManager?.handleCustomEvent(RATE_LIMIT_FALLBACK, {
+        original_model: from.entry.name,
+        fallback_model: to.entry.name,
+        reason: pending.reason,
+      });
+    }
+    this.d.logger.debug?.(`fallback ${from.entry.name} -> ${to.entry.name} (${pending.reason})`);
+  }
+
+  private async learnHeaders(model: string, headers: Headers): Promise<void> {
+    try {
+      await this.d.limiter.learn(model, parseRateLimitHeaders(headers, { now: this.d.clock.now() }));
+    } catch (error) {
+      this.d.logger.debug?.(`could not learn rate-limit headers for ${model}: ${String(error)}`);
+    }
+  }
+
+  private async settle(c: Candidate, ticket: ReservationTicket, usage: UsageMetadata | undefined): Promise<void> {
+    const actual = usage ? usage.input_tokens + usage.output_tokens : undefined;
+    if (usage && usage.input_tokens > 0) this.d.estimator.learn(c.entry.modelId, c.estimatedTokens, usage.input_tokens);
+    await this.d.limiter.commit(ticket, actual);
+  }
+}

@@ -1,0 +1,132 @@
+import type { BaseChatModel, BaseChatModelParams } from "@langchain/core/language_models/chat_models";
+import type { AIMessage, BaseMessage } from "@langchain/core/messages";
+import type { Clock } from "../clock";
+import type { AttemptRecord } from "../errors";
+import type { ModelLimits, RateLimiter, Tier } from "../limits";
+import type { JitterMode } from "../retry/backoff";
+import type { CircuitState } from "../retry/circuitBreaker";
+import type { FallbackReason } from "../retry/policy";
+
+/** Per-1M-token USD prices that override the built-in price data for one model. */
+export interface EntryPricing {
+  inputPer1M: number;
+  outputPer1M: number;
+  cachedInputPer1M?: number;
+}
+
+/** One model the picker may use, with what it knows about it. */
+export interface ModelEntry {
+  /** Any LangChain chat model (ChatOpenAI, ChatGoogleGenerativeAI, ChatAnthropic, ...). */
+  model: BaseChatModel;
+  /** Unique name used in stats, events and limits, e.g. "openai/gpt-4o-mini". Derived from the model when absent. */
+  name?: string;
+  /** Known limits. Absent: taken from the catalog when `tier` is set, else learned from response headers. */
+  limits?: ModelLimits;
+  /** Published tier whose limits the built-in catalog should use (overrides the picker-wide `tier`). */
+  tier?: Tier;
+  /** Context window in tokens, when the model's profile and the catalog don't know it. */
+  maxInputTokens?: number;
+  /** Price override, used by the cost handler and budget reservations. */
+  pricing?: EntryPricing;
+}
+
+/** Where the input goes when it does not fit the primary's context window. */
+export type ContextStrategy = "fallback" | "truncate" | "error";
+
+/** Where warnings go. Defaults to `console.warn` with an `[autopicker]` prefix. */
+export interface AutoPickerLogger {
+  warn(message: string): void;
+  debug?(message: string): void;
+}
+
+/** Given to `onAllFailed`: everything that was tried, to build a stand-in answer from. */
+export interface AllFailedContext {
+  messages: BaseMessage[];
+  attempts: readonly AttemptRecord[];
+  lastError: unknown;
+}
+
+export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "maxRetries"> {
+  /** The model to use whenever it can serve. A bare chat model or an entry. */
+  primary: ModelEntry | BaseChatModel;
+  /** Tried in order when the primary cannot serve. */
+  fallbacks?: Array<ModelEntry | BaseChatModel>;
+  /** A single wait (rate limit or backoff) longer than this falls back instead. Default 300. */
+  maxWaitSeconds?: number;
+  /** Retries on the same model, per error family (rate limits, transient errors). Default 3. */
+  maxRetries?: number;
+  /** Backoff growth factor between retries. Default 2. */
+  backoffBase?: number;
+  /** First backoff delay when the provider gave no hint, seconds. Default 1. */
+  backoffInitialSeconds?: number;
+  /** No backoff delay exceeds this, seconds. Default 60. */
+  backoffMaxSeconds?: number;
+  /** Jitter applied to backoff delays. Default "full". */
+  jitter?: JitterMode;
+  /** What to do with input too long for the primary. Default "fallback". */
+  contextStrategy?: ContextStrategy;
+  /** Published tier for catalog limits of every entry without `limits`. */
+  tier?: Tier;
+  /** Circuit breaker per model. */
+  circuitBreaker?: { failureThreshold?: number; cooldownSeconds?: number };
+  /** How long a model whose quota is gone (billing, spend limit, auth) is skipped, seconds. Default 3600. Daily quotas are skipped until their reset. */
+  quotaCooldownSeconds?: number;
+  /** Share one limiter (and its store) between several pickers or processes. */
+  rateLimiter?: RateLimiter;
+  /** Time source; tests inject a virtual clock. */
+  clock?: Clock;
+  logger?: AutoPickerLogger;
+  /** Graceful degradation: a stand-in answer when every model failed, instead of `AllModelsFailedError`. */
+  onAllFailed?: (context: AllFailedContext) => AIMessage | string | Promise<AIMessage | string>;
+  /** Leave the inner models' own retry settings alone. Default false: inner retries are set to 0 so they never stack with ours. */
+  keepInnerRetries?: boolean;
+}
+
+/** Counters with the design documents' names. */
+export interface AutoPickerStats {
+  total_requests: number;
+  primary_requests: number;
+  fallback_requests: number;
+  rate_limit_waits: number;
+  total_wait_seconds: number;
+  rate_limit_fallbacks: number;
+  context_fallbacks: number;
+  failed_requests: number;
+  /** Per model: requests served, attempts, errors by kind, waits. */
+  by_model: Record<string, ModelStats>;
+}
+
+export interface ModelStats {
+  served: number;
+  attempts: number;
+  errors: Record<string, number>;
+  rate_limit_waits: number;
+  total_wait_seconds: number;
+}
+
+/** One model's health as `getProviderStatus()` reports it. */
+export interface ProviderStatus {
+  name: string;
+  /** True when a call now would be attempted on this model without waiting on a known block. */
+  available: boolean;
+  /** Epoch ms until which the limiter will not start calls (a provider hint), if any. */
+  rateLimitedUntil?: number;
+  circuit: CircuitState;
+  /** Epoch ms until which the model is skipped because its quota is gone or its key was refused. */
+  quotaExhaustedUntil?: number;
+  quotaReason?: FallbackReason;
+  contextWindow?: number;
+}
+
+/** The decision trail of one call, in `response_metadata.autopicker`. */
+export interface DecisionTrail {
+  /** Entry name of the model that served. */
+  model: string;
+  attempts: AttemptRecord[];
+  waited_ms: number;
+  /** Set when the serving model is not the first candidate. */
+  fallback_reason?: FallbackReason;
+  fallback_from?: string;
+  estimated_input_tokens?: number;
+  pricing?: EntryPricing;
+}
