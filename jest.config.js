@@ -6,7 +6,10 @@ export default {
   transform: {
     "^.+\\.ts$": [
       "ts-jest",
-      { isolatedModules: true, tsconfig: { module: "commonjs", moduleResolution: "node", esModuleInterop: true, target: "ES2022" } },
+      {
+        isolatedModules: true,
+        tsconfig: { module: "commonjs", moduleResolution: "node", esModuleInterop: true, target: "ES2022" },
+      },
     ],
   },
   testTimeout: 30000,

@@ -1,6 +1,6 @@
 import { backoffDelay } from "../src/retry/backoff";
-import type { ClassifiedError } from "../src/retry/classify";
 import { CircuitBreaker } from "../src/retry/circuitBreaker";
+import type { ClassifiedError } from "../src/retry/classify";
 import { decideAfterError, newCounters, type RetryPolicy } from "../src/retry/policy";
 import { VirtualClock } from "../src/testing/virtualClock";
 
@@ -9,7 +9,11 @@ const policy: RetryPolicy = {
   maxWaitMs: 300_000,
   backoff: { baseMs: 1000, factor: 2, capMs: 60_000, jitter: "none" },
 };
-const rate = (retryAfterMs?: number): ClassifiedError => ({ kind: "rate_limit", hint: { retryAfterMs }, message: "429" });
+const rate = (retryAfterMs?: number): ClassifiedError => ({
+  kind: "rate_limit",
+  hint: { retryAfterMs },
+  message: "429",
+});
 
 describe("backoffDelay", () => {
   it("grows by the factor and is capped", () => {
@@ -29,11 +33,16 @@ describe("decideAfterError", () => {
   it("waits the provider's hint for every caller, then falls back when retries are spent", () => {
     const counters = newCounters();
     const decisions = [0, 1, 2, 3].map(() => decideAfterError(rate(5000), counters, policy, 1_000));
-    expect(decisions.slice(0, 3)).toEqual(Array(3).fill({ action: "retry", delayMs: 5000, blockModelUntil: 6000 }));
+    expect(decisions.slice(0, 3)).toEqual(
+      Array(3).fill({ action: "retry", delayMs: 5000, blockModelUntil: 6000 }),
+    );
     expect(decisions[3]).toEqual({ action: "fallback", reason: "rate_limit" });
   });
   it("falls back at once when the hinted wait exceeds maxWaitSeconds", () => {
-    expect(decideAfterError(rate(301_000), newCounters(), policy, 0)).toEqual({ action: "fallback", reason: "rate_limit" });
+    expect(decideAfterError(rate(301_000), newCounters(), policy, 0)).toEqual({
+      action: "fallback",
+      reason: "rate_limit",
+    });
   });
   it("backs off exponentially without a hint", () => {
     const counters = newCounters();
@@ -47,12 +56,24 @@ describe("decideAfterError", () => {
     const counters = newCounters();
     const unknown: ClassifiedError = { kind: "unknown", message: "?" };
     expect(decideAfterError(unknown, counters, policy, 0).action).toBe("retry");
-    expect(decideAfterError(unknown, counters, policy, 0)).toEqual({ action: "fallback", reason: "unknown_error" });
+    expect(decideAfterError(unknown, counters, policy, 0)).toEqual({
+      action: "fallback",
+      reason: "unknown_error",
+    });
   });
   it.each([
-    [{ kind: "quota_exhausted", scope: "day", hint: {}, message: "" }, { action: "fallback", reason: "quota_exhausted" }],
-    [{ kind: "context_length", message: "" }, { action: "fallback", reason: "context_length" }],
-    [{ kind: "auth", message: "" }, { action: "fallback", reason: "auth_error" }],
+    [
+      { kind: "quota_exhausted", scope: "day", hint: {}, message: "" },
+      { action: "fallback", reason: "quota_exhausted" },
+    ],
+    [
+      { kind: "context_length", message: "" },
+      { action: "fallback", reason: "context_length" },
+    ],
+    [
+      { kind: "auth", message: "" },
+      { action: "fallback", reason: "auth_error" },
+    ],
     [{ kind: "bad_request", message: "" }, { action: "surface" }],
   ] as Array<[ClassifiedError, unknown]>)("%o -> %o without retrying", (error, expected) => {
     expect(decideAfterError(error, newCounters(), policy, 0)).toEqual(expected);

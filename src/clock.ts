@@ -41,3 +41,32 @@ export const systemClock: Clock = {
   },
   busy: (work) => work,
 };
+
+/**
+ * Settles with `work`, or rejects as soon as `signal` aborts. Some clients (Gemini's invoke) never
+ * pass the signal to their HTTP request, so the caller must stop waiting on its own.
+ */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(abortReason(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined); // the abandoned call may still fail later; that is not an unhandled rejection
+      reject(abortReason(signal));
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

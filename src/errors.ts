@@ -57,7 +57,9 @@ export class ContextWindowExceededError extends AutoPickerError {
       `Input of ~${estimatedTokens} tokens (including the output allowance) fits no model's context window ` +
         `(${Object.entries(windows)
           .map(([m, w]) => `${m}: ${w}`)
-          .join(", ")}). Shorten the input, lower maxTokens, add a larger model, or use contextStrategy "truncate".`,
+          .join(
+            ", ",
+          )}). Shorten the input, lower maxTokens, add a larger model, or use contextStrategy "truncate".`,
     );
   }
 }

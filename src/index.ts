@@ -1,8 +1,11 @@
 export { type Clock, systemClock } from "./clock";
+export * from "./context";
+export * from "./cost";
 export * from "./errors";
+export * from "./limits";
 export {
-  AutoPickerChatModel,
   type AutoPickerCallOptions,
+  AutoPickerChatModel,
 } from "./model/AutoPickerChatModel";
 export { deriveName } from "./model/entries";
 export {
@@ -10,7 +13,9 @@ export {
   type ContextLengthFallbackEvent,
   type FallbackEvent,
   RATE_LIMIT_FALLBACK,
+  RATE_LIMIT_WAIT,
   type RateLimitFallbackEvent,
+  type RateLimitWaitEvent,
 } from "./model/events";
 export type {
   AllFailedContext,
@@ -28,6 +33,3 @@ export type { JitterMode } from "./retry/backoff";
 export type { CircuitState } from "./retry/circuitBreaker";
 export { type ClassifiedError, classifyError, type ErrorKind } from "./retry/classify";
 export type { FallbackReason } from "./retry/policy";
-export * from "./limits";
-export * from "./context";
-export * from "./cost";

@@ -1,5 +1,8 @@
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
-import type { BaseLanguageModelInput, StructuredOutputMethodOptions } from "@langchain/core/language_models/base";
+import type {
+  BaseLanguageModelInput,
+  StructuredOutputMethodOptions,
+} from "@langchain/core/language_models/base";
 import {
   BaseChatModel,
   type BaseChatModelCallOptions,
@@ -17,9 +20,9 @@ import { type Clock, systemClock } from "../clock";
 import { countTextTokens, TokenEstimator } from "../context";
 import { AllModelsFailedError, AutoPickerConfigError } from "../errors";
 import { RateLimiter } from "../limits";
-import { ModelHealth } from "./health";
 import { type ResolvedEntry, resolveEntries } from "./entries";
-import { RoutingFailure, Router, type Served } from "./router";
+import { ModelHealth } from "./health";
+import { Router, RoutingFailure, type Served } from "./router";
 import { StatsRecorder } from "./stats";
 import { ToolOptionsConverter } from "./toolOptions";
 import type {
@@ -75,8 +78,10 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   constructor(fields: AutoPickerChatModelInput) {
     const { maxRetries: _ours, ...baseFields } = fields as AutoPickerChatModelInput & { maxRetries?: number };
     super(baseFields);
-    if (!fields || !fields.primary) {
-      throw new AutoPickerConfigError("AutoPickerChatModel needs a `primary` model: { primary: new ChatOpenAI(...) }.");
+    if (!fields?.primary) {
+      throw new AutoPickerConfigError(
+        "AutoPickerChatModel needs a `primary` model: { primary: new ChatOpenAI(...) }.",
+      );
     }
     const maxWaitSeconds = positive(fields.maxWaitSeconds ?? 300, "maxWaitSeconds", true);
     const maxRetries = fields.maxRetries ?? 3;
@@ -87,7 +92,9 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     if (backoffBase < 1) throw new AutoPickerConfigError(`backoffBase must be >= 1, got ${backoffBase}.`);
     const contextStrategy = fields.contextStrategy ?? "fallback";
     if (!["fallback", "truncate", "error"].includes(contextStrategy)) {
-      throw new AutoPickerConfigError(`contextStrategy must be "fallback", "truncate" or "error", got "${contextStrategy}".`);
+      throw new AutoPickerConfigError(
+        `contextStrategy must be "fallback", "truncate" or "error", got "${contextStrategy}".`,
+      );
     }
 
     this.clock = fields.clock ?? systemClock;
@@ -104,7 +111,9 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         new ModelHealth(this.clock, {
           failureThreshold: fields.circuitBreaker?.failureThreshold,
           cooldownMs:
-            fields.circuitBreaker?.cooldownSeconds === undefined ? undefined : fields.circuitBreaker.cooldownSeconds * 1000,
+            fields.circuitBreaker?.cooldownSeconds === undefined
+              ? undefined
+              : fields.circuitBreaker.cooldownSeconds * 1000,
         }),
       );
     }
@@ -151,7 +160,8 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         const limiter = await this.rateLimiter.status(e.name);
         const circuit = health.breaker.state;
         const unavailable = health.unavailable;
-        const rateLimitedUntil = limiter.blockedUntil !== undefined && limiter.blockedUntil > now ? limiter.blockedUntil : undefined;
+        const rateLimitedUntil =
+          limiter.blockedUntil !== undefined && limiter.blockedUntil > now ? limiter.blockedUntil : undefined;
         return {
           name: e.name,
           available: !unavailable && circuit.state !== "open" && rateLimitedUntil === undefined,
@@ -166,7 +176,10 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
 
   override getLsParams(options: this["ParsedCallOptions"]): LangSmithParams {
     const primary = this.entries[0]!.model;
-    return { ...primary.getLsParams(options as never), ls_model_name: primary.getLsParams(options as never).ls_model_name };
+    return {
+      ...primary.getLsParams(options as never),
+      ls_model_name: primary.getLsParams(options as never).ls_model_name,
+    };
   }
 
   override invocationParams(_options?: this["ParsedCallOptions"]): Record<string, unknown> {
@@ -194,14 +207,22 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
    * Structured output through a forced tool call. Overridden because the base implementation
    * only accepts streamed chunks and does not force the tool.
    */
-  // biome-ignore lint/suspicious/noExplicitAny: mirrors BaseChatModel's signature
+  // biome-ignore-start lint/suspicious/noExplicitAny: mirrors BaseChatModel's overloads
   override withStructuredOutput<RunOutput extends Record<string, any> = Record<string, any>>(
-    // biome-ignore lint/suspicious/noExplicitAny: mirrors BaseChatModel's signature
+    outputSchema: InteropZodType<RunOutput> | Record<string, any>,
+    config?: StructuredOutputMethodOptions<false>,
+  ): Runnable<BaseLanguageModelInput, RunOutput>;
+  override withStructuredOutput<RunOutput extends Record<string, any> = Record<string, any>>(
+    outputSchema: InteropZodType<RunOutput> | Record<string, any>,
+    config?: StructuredOutputMethodOptions<true>,
+  ): Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }>;
+  override withStructuredOutput<RunOutput extends Record<string, any> = Record<string, any>>(
     outputSchema: InteropZodType<RunOutput> | Record<string, any>,
     config?: StructuredOutputMethodOptions<boolean>,
   ):
     | Runnable<BaseLanguageModelInput, RunOutput>
     | Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }> {
+    // biome-ignore-end lint/suspicious/noExplicitAny: mirrors BaseChatModel's overloads
     if (config?.method === "jsonMode") {
       throw new AutoPickerConfigError(
         'withStructuredOutput method "jsonMode" is not portable across providers; use "functionCalling" (default).',
@@ -210,17 +231,20 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     const isZod = isInteropZodSchema(outputSchema);
     const schema = outputSchema as Record<string, unknown>;
     const name =
-      config?.name ?? (!isZod && typeof schema.title === "string" ? schema.title : undefined) ?? (!isZod && typeof schema.name === "string" ? schema.name : "extract");
-    const parameters = isZod ? toJsonSchema(outputSchema) : ((schema.parameters as object | undefined) ?? schema);
-    const description = (isZod ? getSchemaDescription(outputSchema) : (schema.description as string | undefined)) ?? "Return the answer in this structure.";
-    const llm = this.bindTools(
-      [{ type: "function", function: { name, description, parameters } }],
-      {
-        tool_choice: name,
-        ...(config?.strict !== undefined ? { strict: config.strict } : {}),
-        ls_structured_output_format: { kwargs: { method: "functionCalling" }, schema: parameters },
-      } as Partial<AutoPickerCallOptions>,
-    );
+      config?.name ??
+      (!isZod && typeof schema.title === "string" ? schema.title : undefined) ??
+      (!isZod && typeof schema.name === "string" ? schema.name : "extract");
+    const parameters = isZod
+      ? toJsonSchema(outputSchema)
+      : ((schema.parameters as object | undefined) ?? schema);
+    const description =
+      (isZod ? getSchemaDescription(outputSchema) : (schema.description as string | undefined)) ??
+      "Return the answer in this structure.";
+    const llm = this.bindTools([{ type: "function", function: { name, description, parameters } }], {
+      tool_choice: name,
+      ...(config?.strict !== undefined ? { strict: config.strict } : {}),
+      ls_structured_output_format: { kwargs: { method: "functionCalling" }, schema: parameters },
+    } as Partial<AutoPickerCallOptions>);
     const parser = new JsonOutputKeyToolsParser<RunOutput>({
       keyName: name,
       returnSingle: true,
@@ -251,8 +275,12 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     this.recorder.request();
     let served: Served<ChatResult>;
     try {
-      served = await this.router.route(messages, options as Record<string, unknown>, runManager, (entry, msgs, signal) =>
-        entry.model._generate(msgs, this.innerOptions(entry, options, signal), runManager),
+      served = await this.router.route(
+        messages,
+        options as Record<string, unknown>,
+        runManager,
+        (entry, msgs, signal) =>
+          entry.model._generate(msgs, this.innerOptions(entry, options, signal), runManager),
       );
     } catch (error) {
       return this.handleFailure(error, messages);
@@ -275,13 +303,18 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     let served: Served<Started>;
     try {
       // An error before the first chunk is routed like any failed call; after it, it surfaces.
-      served = await this.router.route(messages, options as Record<string, unknown>, runManager, async (entry, msgs, signal) => {
-        const rest = entry.model
-          ._streamResponseChunks(msgs, this.innerOptions(entry, options, signal), runManager)
-          [Symbol.asyncIterator]();
-        const first = await rest.next();
-        return { first, rest };
-      });
+      served = await this.router.route(
+        messages,
+        options as Record<string, unknown>,
+        runManager,
+        async (entry, msgs, signal) => {
+          const rest = entry.model
+            ._streamResponseChunks(msgs, this.innerOptions(entry, options, signal), runManager)
+            [Symbol.asyncIterator]();
+          const first = await rest.next();
+          return { first, rest };
+        },
+      );
     } catch (error) {
       const result = await this.handleFailure(error, messages);
       const message = result.generations[0]!.message;
@@ -321,7 +354,11 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     });
   }
 
-  private innerOptions(entry: ResolvedEntry, options: this["ParsedCallOptions"], signal: AbortSignal | undefined) {
+  private innerOptions(
+    entry: ResolvedEntry,
+    options: this["ParsedCallOptions"],
+    signal: AbortSignal | undefined,
+  ) {
     const converted = this.toolOptions.forModel(entry.model, options as Record<string, unknown>);
     // Per-call 0 as well: ChatOpenAI honours it even when the caller was configured elsewhere.
     return { ...converted, signal, maxRetries: 0 } as never;
@@ -343,7 +380,9 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
 
 function positive(value: number, name: string, allowZero = false): number {
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new AutoPickerConfigError(`${name} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}.`);
+    throw new AutoPickerConfigError(
+      `${name} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}.`,
+    );
   }
   return value;
 }
@@ -365,7 +404,10 @@ function addUsage(a: UsageMetadata | undefined, b: UsageMetadata): UsageMetadata
 function stamp(message: BaseMessage, entry: ResolvedEntry, trail: DecisionTrail): void {
   message.response_metadata = {
     ...message.response_metadata,
-    model_name: ((message.response_metadata as Record<string, unknown> | undefined)?.model_name as string | undefined) ?? entry.modelId,
+    model_name:
+      ((message.response_metadata as Record<string, unknown> | undefined)?.model_name as
+        | string
+        | undefined) ?? entry.modelId,
     autopicker: trail,
   };
 }

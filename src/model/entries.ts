@@ -32,7 +32,11 @@ const PROVIDER_ALIASES: Record<string, string> = {
 export function deriveName(model: BaseChatModel): { name: string; modelId: string } {
   const fields = model as unknown as { model?: unknown; modelName?: unknown };
   const modelId =
-    typeof fields.model === "string" ? fields.model : typeof fields.modelName === "string" ? fields.modelName : "";
+    typeof fields.model === "string"
+      ? fields.model
+      : typeof fields.modelName === "string"
+        ? fields.modelName
+        : "";
   let provider = "";
   try {
     provider = String(model.getLsParams({} as never).ls_provider ?? "");

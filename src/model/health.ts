@@ -1,5 +1,5 @@
 import type { Clock } from "../clock";
-import { type CircuitBreakerOptions, CircuitBreaker } from "../retry/circuitBreaker";
+import { CircuitBreaker, type CircuitBreakerOptions } from "../retry/circuitBreaker";
 import type { FallbackReason } from "../retry/policy";
 
 /** What the picker remembers about one model between calls: its breaker and any known outage. */

@@ -1,22 +1,26 @@
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import type { BaseMessage, UsageMetadata } from "@langchain/core/messages";
-import type { Clock } from "../clock";
+import { type Clock, raceAbort } from "../clock";
 import type { TokenEstimator } from "../context";
 import { resolveMaxOutputTokens, truncateToFit } from "../context";
 import { type AttemptRecord, ContextWindowExceededError } from "../errors";
-import type { RateLimiter, ReservationTicket } from "../limits";
+import type { RateLimiter, ReservationTicket, ReserveDecision } from "../limits";
 import { withHeaderSink } from "../limits";
 import { parseRateLimitHeaders } from "../limits/headers";
 import { classifyError } from "../retry/classify";
 import { decideAfterError, type FallbackReason, newCounters, type RetryPolicy } from "../retry/policy";
 import type { ResolvedEntry } from "./entries";
-import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK } from "./events";
+import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK, RATE_LIMIT_WAIT } from "./events";
 import type { ModelHealth } from "./health";
 import type { StatsRecorder } from "./stats";
 import type { AutoPickerLogger, ContextStrategy, DecisionTrail } from "./types";
 
 /** One inner call: resolves with the provider's result or throws the provider's error. */
-export type InnerCall<T> = (entry: ResolvedEntry, messages: BaseMessage[], signal: AbortSignal | undefined) => Promise<T>;
+export type InnerCall<T> = (
+  entry: ResolvedEntry,
+  messages: BaseMessage[],
+  signal: AbortSignal | undefined,
+) => Promise<T>;
 
 /** A served call: the result, who served it, and how to settle the limiter once usage is known. */
 export interface Served<T> {
@@ -84,7 +88,7 @@ export class Router {
       }
       if (pending) await this.emitFallback(pending, candidate, runManager);
 
-      const outcome = await this.tryModel(candidate, call, signal, attempts);
+      const outcome = await this.tryModel(candidate, call, signal, attempts, runManager);
       if (outcome.kind === "served") {
         const trail: DecisionTrail = {
           model: entry.name,
@@ -138,7 +142,9 @@ export class Router {
     const budget = c.entry.contextWindow - c.outputAllowance;
     const count = (msgs: BaseMessage[]) => this.d.estimator.estimate(msgs, { model: c.entry.modelId, tools });
     const cut = truncateToFit(c.messages, budget, count);
-    this.d.logger.debug?.(`truncated ${cut.dropped} messages (~${cut.droppedTokens} tokens) for ${c.entry.name}`);
+    this.d.logger.debug?.(
+      `truncated ${cut.dropped} messages (~${cut.droppedTokens} tokens) for ${c.entry.name}`,
+    );
     return { ...c, messages: cut.messages, estimatedTokens: count(cut.messages) };
   }
 
@@ -159,6 +165,7 @@ export class Router {
     call: InnerCall<T>,
     signal: AbortSignal | undefined,
     attempts: AttemptRecord[],
+    runManager: CallbackManagerForLLMRun | undefined,
   ): Promise<
     | { kind: "served"; result: T; settle: (u: UsageMetadata | undefined) => Promise<void> }
     | { kind: "fallback"; reason: FallbackReason; error?: unknown }
@@ -176,38 +183,41 @@ export class Router {
         attempts.push({ model: entry.name, outcome: "skipped:circuit_open", waitedMs: 0 });
         return { kind: "fallback", reason: "circuit_open" };
       }
-      const decision = await clock.busy(
-        limiter.reserve(entry.name, { tokens: c.estimatedTokens + c.outputAllowance }, { maxWaitMs: policy.maxWaitMs }),
-      );
+      let decision: ReserveDecision;
+      try {
+        decision = await limiter.acquire(
+          entry.name,
+          { tokens: c.estimatedTokens + c.outputAllowance },
+          {
+            maxWaitMs: policy.maxWaitMs,
+            signal,
+            onWait: (ms) => this.emitWait(runManager, entry.name, ms, "rate_limit"),
+          },
+        );
+      } catch (abort) {
+        health.breaker.onNeutral(permit.probe);
+        throw abort;
+      }
       if (decision.kind !== "granted") {
         health.breaker.onNeutral(permit.probe);
         const outcome =
           decision.kind === "never_fits"
             ? `skipped:never_fits(${decision.dimension} ${decision.requested}>${decision.limit})`
-            : `skipped:wait_too_long(${Math.round(decision.waitMs)}ms)`;
+            : `skipped:wait_too_long(${Math.round(decision.waitMs)}ms on ${decision.dimension})`;
         attempts.push({ model: entry.name, outcome, waitedMs: carriedWaitMs });
         return { kind: "fallback", reason: "rate_limit" };
       }
       const ticket = decision.ticket;
+      stats.waited(entry.name, decision.waitMs);
       const waitedMs = carriedWaitMs + decision.waitMs;
       carriedWaitMs = 0;
-      if (decision.waitMs > 0) {
-        try {
-          await clock.sleep(decision.waitMs, signal);
-        } catch (abort) {
-          health.breaker.onNeutral(permit.probe);
-          await limiter.cancel(ticket);
-          throw abort;
-        }
-        stats.waited(entry.name, decision.waitMs);
-      }
 
       stats.attempt(entry.name);
       try {
         const result = await clock.busy(
           withHeaderSink(
             (headers) => void this.learnHeaders(entry.name, headers),
-            () => call(entry, c.messages, signal),
+            () => raceAbort(call(entry, c.messages, signal), signal),
           ),
         );
         health.breaker.onSuccess();
@@ -225,7 +235,8 @@ export class Router {
         if (classified.kind === "aborted" || signal?.aborted) throw error;
 
         if (classified.kind === "rate_limit" || classified.kind === "quota_exhausted") {
-          if (classified.hint.state) await limiter.learn(entry.name, classified.hint.state).catch(() => undefined);
+          if (classified.hint.state)
+            await limiter.learn(entry.name, classified.hint.state).catch(() => undefined);
         }
         const next = decideAfterError(classified, counters, policy, now);
         switch (next.action) {
@@ -239,6 +250,7 @@ export class Router {
               // The limiter queues every caller behind the provider's hint: one wait each, no herd.
               await limiter.blockUntil(entry.name, next.blockModelUntil);
             } else if (next.delayMs > 0) {
+              await this.emitWait(runManager, entry.name, next.delayMs, "backoff");
               await clock.sleep(next.delayMs, signal);
               stats.waited(entry.name, next.delayMs);
               carriedWaitMs = next.delayMs;
@@ -264,7 +276,9 @@ export class Router {
       );
     } else if (error.kind === "auth") {
       health.markUnavailable(now + this.d.quotaCooldownMs, reason);
-      this.d.logger.warn(`${entry.name}: the provider refused the key or model (${error.message}); skipping it for now.`);
+      this.d.logger.warn(
+        `${entry.name}: the provider refused the key or model (${error.message}); skipping it for now.`,
+      );
     }
   }
 
@@ -294,6 +308,20 @@ export class Router {
     this.d.logger.debug?.(`fallback ${from.entry.name} -> ${to.entry.name} (${pending.reason})`);
   }
 
+  /** Observability must never break the call: a failing handler is logged, not thrown. */
+  private async emitWait(
+    runManager: CallbackManagerForLLMRun | undefined,
+    model: string,
+    waitMs: number,
+    cause: "rate_limit" | "backoff",
+  ): Promise<void> {
+    try {
+      await runManager?.handleCustomEvent(RATE_LIMIT_WAIT, { model, wait_ms: Math.round(waitMs), cause });
+    } catch (error) {
+      this.d.logger.debug?.(`rate_limit_wait handler failed: ${String(error)}`);
+    }
+  }
+
   private async learnHeaders(model: string, headers: Headers): Promise<void> {
     try {
       await this.d.limiter.learn(model, parseRateLimitHeaders(headers, { now: this.d.clock.now() }));
@@ -302,9 +330,14 @@ export class Router {
     }
   }
 
-  private async settle(c: Candidate, ticket: ReservationTicket, usage: UsageMetadata | undefined): Promise<void> {
+  private async settle(
+    c: Candidate,
+    ticket: ReservationTicket,
+    usage: UsageMetadata | undefined,
+  ): Promise<void> {
     const actual = usage ? usage.input_tokens + usage.output_tokens : undefined;
-    if (usage && usage.input_tokens > 0) this.d.estimator.learn(c.entry.modelId, c.estimatedTokens, usage.input_tokens);
+    if (usage && usage.input_tokens > 0)
+      this.d.estimator.learn(c.entry.modelId, c.estimatedTokens, usage.input_tokens);
     await this.d.limiter.commit(ticket, actual);
   }
 }

@@ -15,7 +15,8 @@ export class StatsRecorder {
   };
 
   constructor(names: readonly string[]) {
-    for (const n of names) this.s.by_model[n] = { served: 0, attempts: 0, errors: {}, rate_limit_waits: 0, total_wait_seconds: 0 };
+    for (const n of names)
+      this.s.by_model[n] = { served: 0, attempts: 0, errors: {}, rate_limit_waits: 0, total_wait_seconds: 0 };
   }
 
   snapshot(): AutoPickerStats {

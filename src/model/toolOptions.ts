@@ -1,8 +1,12 @@
-import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import type { BindToolsInput } from "@langchain/core/language_models/chat_models";
+import type { BaseChatModel, BindToolsInput } from "@langchain/core/language_models/chat_models";
 
 /** Call options that configure tools and travel with `bindTools(tools, kwargs)`. */
-export const TOOL_OPTION_KEYS = ["tool_choice", "strict", "parallel_tool_calls", "allowedFunctionNames"] as const;
+export const TOOL_OPTION_KEYS = [
+  "tool_choice",
+  "strict",
+  "parallel_tool_calls",
+  "allowedFunctionNames",
+] as const;
 
 // RunnableConfig keys: never copied from an inner binding back into call options.
 const CONFIG_KEYS = new Set([
@@ -42,7 +46,10 @@ export class ToolOptionsConverter {
     const cacheKey = JSON.stringify(kwargs);
     let converted = perModel.get(model);
     if (!converted || converted.__kwargs !== cacheKey) {
-      const binding = model.bindTools(tools as BindToolsInput[], kwargs) as unknown as { config?: Options; kwargs?: Options };
+      const binding = model.bindTools(tools as BindToolsInput[], kwargs) as unknown as {
+        config?: Options;
+        kwargs?: Options;
+      };
       converted = { __kwargs: cacheKey };
       for (const source of [binding.kwargs, binding.config]) {
         for (const [k, v] of Object.entries(source ?? {})) if (!CONFIG_KEYS.has(k)) converted[k] = v;

@@ -73,6 +73,7 @@ export class CircuitBreaker {
 
   /** A probe that ended without telling anything about health (429, 4xx, abort): let another probe try. */
   onNeutral(probe: boolean): void {
-    if (probe && this.current.state === "half_open") this.current = { state: "half_open", probeInFlight: false };
+    if (probe && this.current.state === "half_open")
+      this.current = { state: "half_open", probeInFlight: false };
   }
 }

@@ -35,7 +35,13 @@ const CONTEXT_PATTERNS = [
   /too many (input )?tokens/i,
   /reduce the length of the messages/i,
 ];
-const SPEND_PATTERNS = [/insufficient[_ ]quota/i, /spend limit/i, /billing hard limit/i, /credit balance/i, /out of credits/i];
+const SPEND_PATTERNS = [
+  /insufficient[_ ]quota/i,
+  /spend limit/i,
+  /billing hard limit/i,
+  /credit balance/i,
+  /out of credits/i,
+];
 const DAILY_PATTERNS = [/per day/i, /\(RPD\)/, /\(TPD\)/, /daily/i];
 const RATE_PATTERNS = [/rate[ _-]?limit/i, /too many requests/i, /resource[_ ]exhausted/i, /\b429\b/];
 const TRANSIENT_CODES = new Set([
@@ -48,8 +54,21 @@ const TRANSIENT_CODES = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
   "UND_ERR_HEADERS_TIMEOUT",
 ]);
-const TRANSIENT_NAMES = new Set(["APIConnectionError", "APIConnectionTimeoutError", "TimeoutError", "FetchError"]);
-const TRANSIENT_MESSAGES = [/timed? ?out/i, /socket hang up/i, /network error/i, /fetch failed/i, /terminated/i, /overloaded/i];
+const TRANSIENT_NAMES = new Set([
+  "APIConnectionError",
+  "APIConnectionTimeoutError",
+  "TimeoutError",
+  "FetchError",
+]);
+const TRANSIENT_MESSAGES = [
+  /connection error/i,
+  /timed? ?out/i,
+  /socket hang up/i,
+  /network error/i,
+  /fetch failed/i,
+  /terminated/i,
+  /overloaded/i,
+];
 
 /**
  * Classifies an error thrown by any LangChain chat model (OpenAI, Google, Anthropic, OpenAI-compatible)
@@ -64,14 +83,22 @@ export function classifyError(error: unknown, now: number): ClassifiedError {
   const status = errorStatus(error);
   const code = providerCode(error);
 
-  if (name === "ContextOverflowError" || code === "context_length_exceeded") return { kind: "context_length", message };
-  if ((status === 400 || status === 413 || status === undefined) && CONTEXT_PATTERNS.some((p) => p.test(message))) {
+  if (name === "ContextOverflowError" || code === "context_length_exceeded")
+    return { kind: "context_length", message };
+  if (
+    (status === 400 || status === 413 || status === undefined) &&
+    CONTEXT_PATTERNS.some((p) => p.test(message))
+  ) {
     return { kind: "context_length", message };
   }
 
   if (status === 429 || (status === undefined && RATE_PATTERNS.some((p) => p.test(message)))) {
     const hint = retryHintFromError(error, errorHeaders(error), message, now);
-    if (code === "insufficient_quota" || SPEND_PATTERNS.some((p) => p.test(message)) || code === "billing_hard_limit_reached") {
+    if (
+      code === "insufficient_quota" ||
+      SPEND_PATTERNS.some((p) => p.test(message)) ||
+      code === "billing_hard_limit_reached"
+    ) {
       return { kind: "quota_exhausted", scope: "billing", hint, message };
     }
     // Gemini: only the quota id tells a daily quota from a per-minute one (every message says "quota").
@@ -81,11 +108,16 @@ export function classifyError(error: unknown, now: number): ClassifiedError {
         ? { kind: "quota_exhausted", scope: "day", hint, message }
         : { kind: "rate_limit", hint, message };
     }
-    if (DAILY_PATTERNS.some((p) => p.test(message))) return { kind: "quota_exhausted", scope: "day", hint, message };
+    if (DAILY_PATTERNS.some((p) => p.test(message)))
+      return { kind: "quota_exhausted", scope: "day", hint, message };
     return { kind: "rate_limit", hint, message };
   }
 
   if (status === 401 || status === 403) return { kind: "auth", status, message };
+  // Google answers a bad key with 400 INVALID_ARGUMENT; only ErrorInfo (or the wording) says it is auth.
+  const geminiReason = geminiDetails(error).reason;
+  if (geminiReason === "API_KEY_INVALID" || /API key not valid/i.test(message))
+    return { kind: "auth", status, message };
   if (status === 404) return { kind: "auth", status, message }; // model not found for this key: another model may work
   if (status === 408 || status === 409 || status === 425 || (status !== undefined && status >= 500)) {
     return { kind: "transient", status, message };
@@ -105,10 +137,11 @@ export function classifyError(error: unknown, now: number): ClassifiedError {
   return { kind: "unknown", status, message };
 }
 
+/** The error's name; SDK classes that leave `name` as "Error" are known by their constructor. */
 function errorName(error: unknown): string {
-  return typeof error === "object" && error !== null && "name" in error && typeof error.name === "string"
-    ? error.name
-    : "";
+  if (typeof error !== "object" || error === null) return "";
+  const name = "name" in error && typeof error.name === "string" ? error.name : "";
+  return name && name !== "Error" ? name : (error.constructor?.name ?? name);
 }
 
 function describe(error: unknown): string {

@@ -50,6 +50,8 @@ export interface GeminiDetails {
   quotaIds: string[];
   /** `google.rpc.RetryInfo.retryDelay` in ms ("26s" -> 26000). Whole seconds, rounded down by Google. */
   retryDelayMs?: number;
+  /** `google.rpc.ErrorInfo.reason`, e.g. `API_KEY_INVALID` (which Google sends as a 400). */
+  reason?: string;
 }
 
 /** Reads Gemini `errorDetails` by `@type`, not position (Google puts a `Help` detail between them). */
@@ -65,6 +67,8 @@ export function geminiDetails(error: unknown): GeminiDetails {
         const id = obj(v)?.quotaId;
         if (typeof id === "string") out.quotaIds.push(id);
       }
+    } else if (type.endsWith("google.rpc.ErrorInfo") && typeof detail?.reason === "string") {
+      out.reason = detail.reason;
     } else if (type.endsWith("google.rpc.RetryInfo")) {
       const delay = detail?.retryDelay;
       const m = typeof delay === "string" ? /^(\d+(?:\.\d+)?)s$/.exec(delay) : null;

@@ -27,7 +27,8 @@ export function retryHintFromError(
   now: number,
 ): RetryHint {
   const state = headers ? parseRateLimitHeaders(headers, { now }) : undefined;
-  if (state?.retryAfterMs !== undefined) return { retryAfterMs: state.retryAfterMs, source: "retry-after", state };
+  if (state?.retryAfterMs !== undefined)
+    return { retryAfterMs: state.retryAfterMs, source: "retry-after", state };
 
   const exhausted = [
     state?.remainingRequests === 0 ? state.resetRequestsMs : undefined,
@@ -42,6 +43,7 @@ export function retryHintFromError(
     return { retryAfterMs: Math.ceil(Number(m[1]) * scale), source: "message", state };
   }
   const gemini = geminiDetails(error);
-  if (gemini.retryDelayMs !== undefined) return { retryAfterMs: gemini.retryDelayMs, source: "gemini-retry-info", state };
+  if (gemini.retryDelayMs !== undefined)
+    return { retryAfterMs: gemini.retryDelayMs, source: "gemini-retry-info", state };
   return { state };
 }

@@ -1,0 +1,31 @@
+/** Rate limiting: know each model's limits, compute the exact wait, book the slot. */
+export { catalogLimits, GEMINI_DAILY_RESET_TIME_ZONE, type Tier } from "./catalog";
+export { type HeaderSink, rateLimitHeadersFetch, withHeaderSink } from "./headerCapture";
+export { type HeaderSource, parseGoDuration, parseRateLimitHeaders } from "./headers";
+export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions, RETRY_HINT_DIMENSION } from "./memoryStore";
+export { RateLimiter, type RateLimiterOptions } from "./rateLimiter";
+export type {
+  CalendarWindowSpec,
+  RateLimitStore,
+  SlidingWindowSpec,
+  StoreBlockRequest,
+  StoreCancelRequest,
+  StoreCommitRequest,
+  StoreConstrainRequest,
+  StoreReserveRequest,
+  StoreReserveResult,
+  StoreStatus,
+  StoreTarget,
+  StoreWindowStatus,
+  WindowSpec,
+} from "./store";
+export type {
+  DimensionStatus,
+  LimiterStatus,
+  LimitUnit,
+  LimitWindow,
+  ModelLimits,
+  ProviderRateLimitState,
+  ReservationTicket,
+  ReserveDecision,
+} from "./types";
