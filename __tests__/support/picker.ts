@@ -4,6 +4,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import { rateLimitHeadersFetch } from "../../src/limits";
 import { AutoPickerChatModel } from "../../src/model/AutoPickerChatModel";
 import type { AutoPickerChatModelInput } from "../../src/model/types";
+import type { SimResponder } from "../../src/testing/responder";
 import { ProviderSimulator, type SimModelConfig } from "../../src/testing/simulator";
 import { VirtualClock } from "../../src/testing/virtualClock";
 
@@ -19,9 +20,10 @@ export async function startWorld(
     [GEMINI]: { provider: "gemini" },
   },
   clockOptions: ConstructorParameters<typeof VirtualClock>[0] = {},
+  responder?: SimResponder,
 ) {
   const clock = new VirtualClock(clockOptions);
-  const sim = new ProviderSimulator({ clock, models });
+  const sim = new ProviderSimulator({ clock, models, ...(responder ? { responder } : {}) });
   await sim.start();
   const openai = (model = OPENAI, extra: Record<string, unknown> = {}) =>
     new ChatOpenAI({

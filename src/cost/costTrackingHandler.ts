@@ -218,7 +218,7 @@ export class CostTrackingCallbackHandler extends BaseCallbackHandler {
       return { ...base, status: "unpriced", reason: "no_usage", cost: null, costUsd: null };
     }
     const cost = served.model
-      ? this.priceBook.price(served.model, report.usage, {
+      ? this.priceBook.price(served.priceAs ?? served.model, report.usage, {
           ...(served.provider ? { provider: served.provider } : {}),
           ...(served.pricing ? { pricing: served.pricing } : {}),
           at: new Date(base.at),

@@ -19,6 +19,8 @@ export interface ServedModel {
   provider?: string;
   /** The pricing override `AutoPickerChatModel` stamped for the entry that served. */
   pricing?: Pricing;
+  /** Provider-qualified id to look prices up by (`autopicker.price_model`), when `model` is a user-chosen entry name. */
+  priceAs?: string;
 }
 
 /**
@@ -39,7 +41,15 @@ export function identifyServedModel(
     start?.requestedModel ??
     start?.lsModelName ??
     null;
-  return { model, ...(start?.provider ? { provider: start.provider } : {}), ...(pricing ? { pricing } : {}) };
+  const priceAs = nonEmpty(stamp.price_model);
+  // With a stamp, the run's ls_provider is the primary's, not necessarily the serving model's.
+  const provider = nonEmpty(stamp.model) ? undefined : start?.provider;
+  return {
+    model,
+    ...(provider ? { provider } : {}),
+    ...(pricing ? { pricing } : {}),
+    ...(priceAs ? { priceAs } : {}),
+  };
 }
 
 /** Reads {@link RunStartInfo} from `handleChatModelStart` / `handleLLMStart` arguments. */

@@ -20,8 +20,10 @@ import { type Clock, systemClock } from "../clock";
 import { countTextTokens, TokenEstimator } from "../context";
 import { AllModelsFailedError, AutoPickerConfigError } from "../errors";
 import { RateLimiter } from "../limits";
+import { BudgetGate } from "./budgetGate";
 import { type ResolvedEntry, resolveEntries } from "./entries";
 import { ModelHealth } from "./health";
+import { type CallPreference, preferenceFromMetadata } from "./ordering";
 import { Router, RoutingFailure, type Served } from "./router";
 import { StatsRecorder } from "./stats";
 import { ToolOptionsConverter } from "./toolOptions";
@@ -35,6 +37,8 @@ import type {
 
 /** Call options: the standard ones plus tool binding, forwarded to whichever model serves. */
 export interface AutoPickerCallOptions extends BaseChatModelCallOptions {
+  /** Per-call routing: `{ preference: "cost" }`, `{ model: "openai/gpt-4o" }` or `{ task: "classify" }`. Run metadata keys `autopicker_preference`, `autopicker_model`, `autopicker_task` do the same from inside agents. */
+  autopicker?: CallPreference;
   tools?: BindToolsInput[];
   tool_choice?: ToolChoice;
   strict?: boolean;
@@ -119,8 +123,38 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     }
     this.recorder = new StatsRecorder(this.entries.map((e) => e.name));
     this.onAllFailed = fields.onAllFailed;
+    const defaultOutputTokens = fields.defaultOutputTokens ?? 1024;
+    if (!Number.isInteger(defaultOutputTokens) || defaultOutputTokens < 0) {
+      throw new AutoPickerConfigError(
+        `defaultOutputTokens must be a whole number >= 0, got ${String(defaultOutputTokens)}.`,
+      );
+    }
+    const fallbackOrder = fields.fallbackOrder ?? "listed";
+    if (fallbackOrder !== "listed" && fallbackOrder !== "cheapest") {
+      throw new AutoPickerConfigError(
+        `fallbackOrder must be "listed" or "cheapest", got "${String(fallbackOrder)}".`,
+      );
+    }
+    const names = new Set(this.entries.map((e) => e.name));
+    for (const [task, route] of Object.entries(fields.tasks ?? {})) {
+      const models = typeof route === "object" ? route.models : [];
+      const unknown = models.filter((m) => !names.has(m));
+      if (
+        unknown.length > 0 ||
+        (typeof route === "string" && !["quality", "balanced", "cost"].includes(route))
+      ) {
+        throw new AutoPickerConfigError(
+          `Task "${task}" routes to ${JSON.stringify(route)}; use "quality", "balanced", "cost" or { models: [...] } with names among: ${[...names].join(", ")}.`,
+        );
+      }
+    }
     this.router = new Router({
       entries: [...this.entries],
+      budget: new BudgetGate(fields.budget, logger),
+      alerts: fields.alerts,
+      tasks: fields.tasks ?? {},
+      fallbackOrder,
+      defaultOutputTokens,
       health: this.health,
       limiter: this.rateLimiter,
       estimator: this.estimator,
@@ -281,6 +315,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         runManager,
         (entry, msgs, signal) =>
           entry.model._generate(msgs, this.innerOptions(entry, options, signal), runManager),
+        this.choiceFor(options, runManager),
       );
     } catch (error) {
       return this.handleFailure(error, messages);
@@ -314,6 +349,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
           const first = await rest.next();
           return { first, rest };
         },
+        this.choiceFor(options, runManager),
       );
     } catch (error) {
       const result = await this.handleFailure(error, messages);
@@ -354,12 +390,36 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     });
   }
 
+  /**
+   * Run metadata (`autopicker_preference`, `autopicker_model`, `autopicker_task`) becomes the
+   * `autopicker` call option here, where the config is still whole: core hands `_generate` only
+   * the call options, and creates no run manager to read metadata from when no callback is set.
+   */
+  override invoke(input: BaseLanguageModelInput, options?: AutoPickerCallOptions): Promise<AIMessageChunk> {
+    return super.invoke(input, withRouting(options));
+  }
+
+  override _streamIterator(
+    input: BaseLanguageModelInput,
+    options?: AutoPickerCallOptions,
+  ): AsyncGenerator<AIMessageChunk> {
+    return super._streamIterator(input, withRouting(options));
+  }
+
+  private choiceFor(
+    options: this["ParsedCallOptions"],
+    _runManager?: CallbackManagerForLLMRun,
+  ): CallPreference {
+    return options.autopicker ?? {};
+  }
+
   private innerOptions(
     entry: ResolvedEntry,
     options: this["ParsedCallOptions"],
     signal: AbortSignal | undefined,
   ) {
-    const converted = this.toolOptions.forModel(entry.model, options as Record<string, unknown>);
+    const { autopicker: _routing, ...rest } = options;
+    const converted = this.toolOptions.forModel(entry.model, rest as Record<string, unknown>);
     // Per-call 0 as well: ChatOpenAI honours it even when the caller was configured elsewhere.
     return { ...converted, signal, maxRetries: 0 } as never;
   }
@@ -376,6 +436,13 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     };
     return { generations: [{ text: message.text, message }] };
   }
+}
+
+/** The call option wins over run metadata. */
+function withRouting(options: AutoPickerCallOptions | undefined): AutoPickerCallOptions | undefined {
+  const fromMetadata = preferenceFromMetadata(options?.metadata);
+  if (Object.keys(fromMetadata).length === 0) return options;
+  return { ...options, autopicker: { ...fromMetadata, ...options?.autopicker } };
 }
 
 function positive(value: number, name: string, allowZero = false): number {

@@ -15,6 +15,10 @@ export interface ResolvedEntry {
   contextWindow: number;
   limits?: ModelLimits;
   pricing?: EntryPricing;
+  /** Provider-qualified id prices are looked up by ("openai/gpt-4o-mini"), whatever the entry is called. */
+  priceModel: string;
+  /** Higher is better; used by the "quality" preference. Defaults to list order (primary highest). */
+  quality: number;
   index: number;
 }
 
@@ -85,6 +89,8 @@ export function resolveEntries(
       contextWindow,
       limits,
       pricing: entry.pricing,
+      priceModel: derived.name,
+      quality: entry.quality ?? items.length - index,
       index,
     };
   });

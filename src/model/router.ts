@@ -3,15 +3,18 @@ import type { BaseMessage, UsageMetadata } from "@langchain/core/messages";
 import { type Clock, raceAbort } from "../clock";
 import type { TokenEstimator } from "../context";
 import { resolveMaxOutputTokens, truncateToFit } from "../context";
+import type { AlertMonitor } from "../cost";
 import { type AttemptRecord, ContextWindowExceededError } from "../errors";
 import type { RateLimiter, ReservationTicket, ReserveDecision } from "../limits";
 import { withHeaderSink } from "../limits";
 import { parseRateLimitHeaders } from "../limits/headers";
 import { classifyError } from "../retry/classify";
 import { decideAfterError, type FallbackReason, newCounters, type RetryPolicy } from "../retry/policy";
+import type { BudgetGate } from "./budgetGate";
 import type { ResolvedEntry } from "./entries";
 import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK, RATE_LIMIT_WAIT } from "./events";
 import type { ModelHealth } from "./health";
+import { byCost, type CallPreference, orderCandidates, type TaskRoute } from "./ordering";
 import type { StatsRecorder } from "./stats";
 import type { AutoPickerLogger, ContextStrategy, DecisionTrail } from "./types";
 
@@ -41,6 +44,11 @@ export class RoutingFailure {
 
 export interface RouterDeps {
   entries: ResolvedEntry[];
+  budget: BudgetGate;
+  alerts?: AlertMonitor;
+  tasks: Readonly<Record<string, TaskRoute>>;
+  fallbackOrder: "listed" | "cheapest";
+  defaultOutputTokens: number;
   health: Map<string, ModelHealth>;
   limiter: RateLimiter;
   estimator: TokenEstimator;
@@ -57,6 +65,8 @@ interface Candidate {
   messages: BaseMessage[];
   estimatedTokens: number;
   outputAllowance: number;
+  /** Estimated USD of this call on this model (null: unpriced). */
+  cost: number | null;
 }
 
 type Pending = { from: Candidate; reason: FallbackReason } | undefined;
@@ -70,15 +80,17 @@ export class Router {
     options: Record<string, unknown> & { signal?: AbortSignal },
     runManager: CallbackManagerForLLMRun | undefined,
     call: InnerCall<T>,
+    choice: CallPreference = {},
   ): Promise<Served<T>> {
     const { signal } = options;
-    const candidates = this.plan(messages, options);
+    const candidates = this.plan(messages, options, choice);
     const attempts: AttemptRecord[] = [];
     let pending: Pending;
     let lastError: unknown;
     let minWindow = 0;
 
-    for (const candidate of candidates) {
+    for (let i = 0; i < candidates.length; i++) {
+      const candidate = candidates[i]!;
       const { entry } = candidate;
       const skip = this.skipReason(candidate, minWindow);
       if (skip) {
@@ -96,26 +108,38 @@ export class Router {
           waited_ms: attempts.reduce((sum, a) => sum + a.waitedMs, 0),
           estimated_input_tokens: candidate.estimatedTokens,
           ...(pending ? { fallback_reason: pending.reason, fallback_from: pending.from.entry.name } : {}),
+          price_model: entry.priceModel,
           ...(entry.pricing ? { pricing: entry.pricing } : {}),
         };
         this.d.stats.served(entry.name, entry.index === 0);
+        this.d.alerts?.recordRequest({ model: entry.name, fallback: entry.index !== 0 });
         return { result: outcome.result, entry, trail, settle: outcome.settle };
       }
       lastError = outcome.error;
       if (outcome.reason === "context_length") minWindow = Math.max(minWindow, entry.contextWindow + 1);
+      // Downgrade: the rest of the way, cheapest first, so the budget buys what it still can.
+      if (outcome.reason === "budget")
+        candidates.splice(i + 1, candidates.length, ...candidates.slice(i + 1).sort(byCost));
       pending = { from: candidate, reason: outcome.reason };
     }
     throw new RoutingFailure(attempts, lastError);
   }
 
   /** Estimates the input for every model and applies the context strategy. */
-  private plan(messages: BaseMessage[], options: Record<string, unknown>): Candidate[] {
+  private plan(
+    messages: BaseMessage[],
+    options: Record<string, unknown>,
+    choice: CallPreference,
+  ): Candidate[] {
     const tools = Array.isArray(options.tools) ? (options.tools as unknown[]) : undefined;
-    const candidates = this.d.entries.map((entry): Candidate => {
-      const outputAllowance = resolveMaxOutputTokens(entry.model, options) ?? 0;
+    const all = this.d.entries.map((entry): Candidate => {
+      const maxOutput = resolveMaxOutputTokens(entry.model, options);
+      const outputAllowance = maxOutput ?? 0;
       const estimatedTokens = this.d.estimator.estimate(messages, { model: entry.modelId, tools });
-      return { entry, messages, estimatedTokens, outputAllowance };
+      const cost = this.d.budget.estimate(entry, estimatedTokens, maxOutput ?? this.d.defaultOutputTokens);
+      return { entry, messages, estimatedTokens, outputAllowance, cost };
     });
+    const candidates = orderCandidates(all, choice, this.d.tasks, this.d.fallbackOrder);
     const fits = (c: Candidate) => c.estimatedTokens + c.outputAllowance <= c.entry.contextWindow;
     const primary = candidates[0]!;
     if (fits(primary)) return candidates;
@@ -171,8 +195,50 @@ export class Router {
     | { kind: "fallback"; reason: FallbackReason; error?: unknown }
   > {
     const { entry } = c;
-    const { clock, limiter, stats, policy } = this.d;
     const health = this.d.health.get(entry.name)!;
+    const budget = await this.d.budget.admit(
+      entry,
+      c.estimatedTokens,
+      c.outputAllowance || this.d.defaultOutputTokens,
+    );
+    if (budget.kind === "skip") {
+      attempts.push({ model: entry.name, outcome: "skipped:budget", waitedMs: 0 });
+      return { kind: "fallback", reason: "budget" };
+    }
+    const budgetTicket = budget.ticket;
+    try {
+      const outcome = await this.attemptLoop(c, call, signal, attempts, runManager, health);
+      if (outcome.kind === "served") {
+        const settleLimiter = outcome.settle;
+        return {
+          ...outcome,
+          settle: async (usage) => {
+            await settleLimiter(usage);
+            await this.d.budget.settle(entry, budgetTicket, usage);
+          },
+        };
+      }
+      await this.d.budget.release(budgetTicket);
+      return outcome;
+    } catch (error) {
+      await this.d.budget.release(budgetTicket);
+      throw error;
+    }
+  }
+
+  private async attemptLoop<T>(
+    c: Candidate,
+    call: InnerCall<T>,
+    signal: AbortSignal | undefined,
+    attempts: AttemptRecord[],
+    runManager: CallbackManagerForLLMRun | undefined,
+    health: ModelHealth,
+  ): Promise<
+    | { kind: "served"; result: T; settle: (u: UsageMetadata | undefined) => Promise<void> }
+    | { kind: "fallback"; reason: FallbackReason; error?: unknown }
+  > {
+    const { entry } = c;
+    const { clock, limiter, stats, policy } = this.d;
     const counters = newCounters();
     let carriedWaitMs = 0;
 
@@ -209,6 +275,7 @@ export class Router {
       }
       const ticket = decision.ticket;
       stats.waited(entry.name, decision.waitMs);
+      if (decision.waitMs > 0) this.d.alerts?.recordWait(decision.waitMs);
       const waitedMs = carriedWaitMs + decision.waitMs;
       carriedWaitMs = 0;
 
@@ -253,6 +320,7 @@ export class Router {
               await this.emitWait(runManager, entry.name, next.delayMs, "backoff");
               await clock.sleep(next.delayMs, signal);
               stats.waited(entry.name, next.delayMs);
+              this.d.alerts?.recordWait(next.delayMs);
               carriedWaitMs = next.delayMs;
             }
         }

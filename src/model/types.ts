@@ -1,11 +1,13 @@
 import type { BaseChatModel, BaseChatModelParams } from "@langchain/core/language_models/chat_models";
 import type { AIMessage, BaseMessage } from "@langchain/core/messages";
 import type { Clock } from "../clock";
+import type { AlertMonitor, BudgetManager } from "../cost";
 import type { AttemptRecord } from "../errors";
 import type { ModelLimits, RateLimiter, Tier } from "../limits";
 import type { JitterMode } from "../retry/backoff";
 import type { CircuitState } from "../retry/circuitBreaker";
 import type { FallbackReason } from "../retry/policy";
+import type { TaskRoute } from "./ordering";
 
 /** Per-1M-token USD prices that override the built-in price data for one model. */
 export interface EntryPricing {
@@ -28,6 +30,8 @@ export interface ModelEntry {
   maxInputTokens?: number;
   /** Price override, used by the cost handler and budget reservations. */
   pricing?: EntryPricing;
+  /** Higher is better, for the per-call "quality" preference. Default: list order, primary highest. */
+  quality?: number;
 }
 
 /** Where the input goes when it does not fit the primary's context window. */
@@ -78,6 +82,16 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   logger?: AutoPickerLogger;
   /** Graceful degradation: a stand-in answer when every model failed, instead of `AllModelsFailedError`. */
   onAllFailed?: (context: AllFailedContext) => AIMessage | string | Promise<AIMessage | string>;
+  /** Reserve each call's estimated cost before sending it; `mode` decides what happens at the limit. */
+  budget?: BudgetManager;
+  /** Fed with every request and wait; raises fallback-rate and wait alerts. */
+  alerts?: AlertMonitor;
+  /** `"cheapest"`: try fallbacks cheapest-first for each call instead of in list order. Default "listed". */
+  fallbackOrder?: "listed" | "cheapest";
+  /** Named tasks for per-call routing: `{ classify: "cost", reasoning: { models: ["openai/gpt-4o"] } }`. */
+  tasks?: Record<string, TaskRoute>;
+  /** Output tokens assumed for budget reservations when the model sets no maxTokens. Default 1024. */
+  defaultOutputTokens?: number;
   /** Leave the inner models' own retry settings alone. Default false: inner retries are set to 0 so they never stack with ours. */
   keepInnerRetries?: boolean;
 }
@@ -128,5 +142,7 @@ export interface DecisionTrail {
   fallback_reason?: FallbackReason;
   fallback_from?: string;
   estimated_input_tokens?: number;
+  /** Provider-qualified id the cost handler prices by ("openai/gpt-4o-mini"). */
+  price_model?: string;
   pricing?: EntryPricing;
 }

@@ -1,0 +1,98 @@
+import type { UsageMetadata } from "@langchain/core/messages";
+import type { BudgetManager, BudgetTicket } from "../cost";
+import { PriceBook, type TokenUsage } from "../cost";
+import { BudgetExceededError } from "../errors";
+import type { ResolvedEntry } from "./entries";
+import type { AutoPickerLogger } from "./types";
+
+/** What the budget says about one attempt. */
+export type BudgetDecision =
+  | { kind: "go"; ticket?: BudgetTicket }
+  /** Downgrade mode: this model would overspend; try a cheaper one. */
+  | { kind: "skip" };
+
+/**
+ * Reserves a call's estimated cost (input estimate + output allowance) before it is sent and settles
+ * the real cost after, so concurrent calls cannot overspend together.
+ */
+export class BudgetGate {
+  private readonly prices = new PriceBook();
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly budget: BudgetManager | undefined,
+    private readonly logger: AutoPickerLogger,
+  ) {}
+
+  /** Estimated USD for a call on `entry`; `null` when the model has no known price. */
+  estimate(entry: ResolvedEntry, inputTokens: number, outputTokens: number): number | null {
+    return (
+      this.prices.price(
+        entry.priceModel,
+        { inputTokens, outputTokens },
+        entry.pricing ? { pricing: entry.pricing } : {},
+      )?.total ?? null
+    );
+  }
+
+  async admit(entry: ResolvedEntry, inputTokens: number, outputTokens: number): Promise<BudgetDecision> {
+    if (!this.budget) return { kind: "go" };
+    const estimate = this.estimate(entry, inputTokens, outputTokens);
+    if (estimate === null) this.warnOnce(entry.name);
+    const r = await this.budget.reserve(estimate ?? 0);
+    if (r.kind === "ok") return { kind: "go", ticket: r.ticket };
+    switch (this.budget.mode) {
+      case "block":
+        throw new BudgetExceededError(r.period, r.limitUsd, r.spentUsd, r.requestedUsd);
+      case "downgrade":
+        return { kind: "skip" };
+      case "warn":
+        return { kind: "go" };
+    }
+  }
+
+  /** The call returned: book what it really cost (or the estimate's refund). */
+  async settle(
+    entry: ResolvedEntry,
+    ticket: BudgetTicket | undefined,
+    usage: UsageMetadata | undefined,
+  ): Promise<void> {
+    if (!this.budget) return;
+    const actual = usage
+      ? (this.prices.price(
+          entry.priceModel,
+          toTokenUsage(usage),
+          entry.pricing ? { pricing: entry.pricing } : {},
+        )?.total ?? 0)
+      : undefined;
+    if (ticket) await this.budget.settle(ticket, actual ?? 0);
+    else if (actual) await this.budget.record(actual);
+  }
+
+  /** The call failed before costing anything. */
+  async release(ticket: BudgetTicket | undefined): Promise<void> {
+    if (this.budget && ticket) await this.budget.release(ticket);
+  }
+
+  private warnOnce(model: string): void {
+    if (this.warned.has(model)) return;
+    this.warned.add(model);
+    this.logger.warn(
+      `${model} has no known price, so the budget cannot count it; set \`pricing\` on its entry.`,
+    );
+  }
+}
+
+/** LangChain usage metadata (input includes cache reads) to the price book's usage. */
+export function toTokenUsage(usage: UsageMetadata): TokenUsage {
+  return {
+    inputTokens: usage.input_tokens,
+    outputTokens: usage.output_tokens,
+    ...(usage.input_token_details?.cache_read
+      ? { cachedInputTokens: usage.input_token_details.cache_read }
+      : {}),
+    ...(usage.output_token_details?.reasoning
+      ? { reasoningTokens: usage.output_token_details.reasoning }
+      : {}),
+  };
+}

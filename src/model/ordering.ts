@@ -1,0 +1,78 @@
+import { AutoPickerConfigError } from "../errors";
+import type { ResolvedEntry } from "./entries";
+
+/** How one call trades quality for cost. `balanced` keeps the configured order. */
+export type Preference = "quality" | "balanced" | "cost";
+
+/** A per-call choice: a preference, a model to try first, or a task named in the `tasks` option. */
+export interface CallPreference {
+  preference?: Preference;
+  /** Entry name to try first, e.g. "openai/gpt-4o". */
+  model?: string;
+  /** A key of the `tasks` option. */
+  task?: string;
+}
+
+/** What a task maps to: a preference, or the models to try first, in order. */
+export type TaskRoute = Preference | { models: string[] };
+
+interface Orderable {
+  entry: ResolvedEntry;
+  /** Estimated USD of this call on this model; `null` when unpriced (sorted last). */
+  cost: number | null;
+}
+
+/**
+ * Orders the candidates for one call. Sorting is stable, so ties keep the configured order.
+ * `fallbackOrder: "cheapest"` sorts the fallbacks (never the primary) by this call's cost.
+ */
+export function orderCandidates<T extends Orderable>(
+  candidates: T[],
+  choice: CallPreference,
+  tasks: Readonly<Record<string, TaskRoute>>,
+  fallbackOrder: "listed" | "cheapest",
+): T[] {
+  let route: TaskRoute | undefined = choice.preference;
+  if (choice.task !== undefined) {
+    route = tasks[choice.task];
+    if (route === undefined) {
+      throw new AutoPickerConfigError(
+        `Unknown task "${choice.task}". Known tasks: ${Object.keys(tasks).join(", ") || "(none: set the tasks option)"}.`,
+      );
+    }
+  }
+  const first = choice.model !== undefined ? [choice.model] : typeof route === "object" ? route.models : [];
+  for (const name of first) {
+    if (!candidates.some((c) => c.entry.name === name)) {
+      throw new AutoPickerConfigError(
+        `Unknown model "${name}" in a call preference. Known models: ${candidates.map((c) => c.entry.name).join(", ")}.`,
+      );
+    }
+  }
+  let ordered: T[];
+  if (route === "cost") ordered = [...candidates].sort(byCost);
+  else if (route === "quality") ordered = [...candidates].sort((a, b) => b.entry.quality - a.entry.quality);
+  else if (fallbackOrder === "cheapest") ordered = [candidates[0]!, ...candidates.slice(1).sort(byCost)];
+  else ordered = [...candidates];
+  if (first.length === 0) return ordered;
+  const pinned = first.map((name) => ordered.find((c) => c.entry.name === name)!);
+  return [...pinned, ...ordered.filter((c) => !first.includes(c.entry.name))];
+}
+
+/** Cheapest first; unpriced models last (their cost is unknown, not zero). */
+export function byCost(a: Orderable, b: Orderable): number {
+  if (a.cost === null) return b.cost === null ? 0 : 1;
+  if (b.cost === null) return -1;
+  return a.cost - b.cost;
+}
+
+/** Reads a preference from run metadata (`autopicker_preference`, `autopicker_model`, `autopicker_task`). */
+export function preferenceFromMetadata(metadata: Record<string, unknown> | undefined): CallPreference {
+  if (!metadata) return {};
+  const out: CallPreference = {};
+  const p = metadata.autopicker_preference;
+  if (p === "quality" || p === "balanced" || p === "cost") out.preference = p;
+  if (typeof metadata.autopicker_model === "string") out.model = metadata.autopicker_model;
+  if (typeof metadata.autopicker_task === "string") out.task = metadata.autopicker_task;
+  return out;
+}
