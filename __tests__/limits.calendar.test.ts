@@ -35,7 +35,7 @@ describe("zoned day boundaries", () => {
 describe("per-day limits with a calendar reset", () => {
   function limiterAt(iso: string, limits: Parameters<RateLimiter["configure"]>[1]) {
     const clock = new VirtualClock({ startMs: at(iso), autoAdvance: false });
-    const limiter = new RateLimiter({ clock });
+    const limiter = new RateLimiter({ clock, arrivalMarginMs: 0 });
     limiter.configure("gemini", limits);
     return { clock, limiter };
   }

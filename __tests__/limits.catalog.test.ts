@@ -52,7 +52,7 @@ describe("catalogLimits", () => {
   });
 
   it("covers the listed model families and every entry passes the limiter's validation", () => {
-    const limiter = new RateLimiter();
+    const limiter = new RateLimiter({ arrivalMarginMs: 0 });
     const models = [
       "gpt-4o",
       "gpt-4o-mini",

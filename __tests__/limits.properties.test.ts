@@ -145,6 +145,7 @@ interface Limits {
 async function run(l: Limits, ops: Op[], debts: boolean) {
   const clock = new VirtualClock({ autoAdvance: false });
   const limiter = new RateLimiter({
+    arrivalMarginMs: 0,
     clock,
     store: new MemoryRateLimitStore({ staleBookingMs: Number.POSITIVE_INFINITY }),
   });
@@ -246,7 +247,7 @@ describe("RateLimiter under concurrent reserve() (one Promise.all burst)", () =>
         fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 60 }),
         async (l, costs) => {
           const clock = new VirtualClock({ autoAdvance: false });
-          const limiter = new RateLimiter({ clock });
+          const limiter = new RateLimiter({ clock, arrivalMarginMs: 0 });
           limiter.configure("m", {
             requestsPerMinute: l.rpm,
             tokensPerMinute: l.tpm,

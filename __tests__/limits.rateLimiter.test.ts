@@ -6,7 +6,7 @@ const T0 = Date.UTC(2026, 0, 1);
 
 function setup(autoAdvance = false) {
   const clock = new VirtualClock({ startMs: T0, autoAdvance });
-  const limiter = new RateLimiter({ clock });
+  const limiter = new RateLimiter({ clock, arrivalMarginMs: 0 });
   return { clock, limiter };
 }
 
@@ -155,8 +155,8 @@ describe("RateLimiter.commit and cancel", () => {
   it("ignores tickets issued by another limiter", async () => {
     const store = new MemoryRateLimitStore();
     const clock = new VirtualClock({ startMs: T0, autoAdvance: false });
-    const a = new RateLimiter({ store, clock });
-    const b = new RateLimiter({ store, clock });
+    const a = new RateLimiter({ store, clock, arrivalMarginMs: 0 });
+    const b = new RateLimiter({ store, clock, arrivalMarginMs: 0 });
     a.configure("m", { requestsPerMinute: 1 });
     b.configure("m", { requestsPerMinute: 1 });
     const d = granted(await a.reserve("m", { tokens: 0 }, { maxWaitMs: 0 }));

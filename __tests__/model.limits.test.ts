@@ -1,3 +1,4 @@
+import { defaultArrivalMargin } from "../src/limits";
 import type { DecisionTrail } from "../src/model/types";
 import { GEMINI, OPENAI, OPENAI_NAME, startWorld } from "./support/picker";
 
@@ -17,8 +18,8 @@ describe("the limiter in front of the real ChatOpenAI (virtual time)", () => {
       expect(w.sim.stats(OPENAI).rateLimited).toBe(0);
       expect(results.every((r) => trail(r).model === OPENAI_NAME)).toBe(true);
       expect(w.sim.stats(GEMINI).requests).toBe(0);
-      // (ceil(60/20) - 1) windows of 60 s.
-      expect(w.clock.now() - t0).toBe(120_000);
+      // (ceil(60/20) - 1) windows of 60 s, each widened by the arrival margin: 1% over the minimum.
+      expect(w.clock.now() - t0).toBe(2 * (60_000 + defaultArrivalMargin(60_000)));
       // Never more than 20 arrivals in any 60 s span.
       const arrivals = w.sim.stats(OPENAI).arrivals;
       for (const a of arrivals)

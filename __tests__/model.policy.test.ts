@@ -1,5 +1,6 @@
 import { ChatOpenAI } from "@langchain/openai";
 import { AllModelsFailedError } from "../src/errors";
+import { defaultArrivalMargin } from "../src/limits";
 import type { DecisionTrail } from "../src/model/types";
 import { EventLog, GEMINI, GEMINI_NAME, OPENAI, OPENAI_NAME, startWorld } from "./support/picker";
 
@@ -74,8 +75,8 @@ describe("decision policy, one row at a time (real clients against the simulator
     const results = await Promise.all([1, 2, 3, 4, 5].map((i) => llm.invoke(`q${i}`)));
     expect(results.map((r) => trailOf(r).model)).toEqual(Array(5).fill(OPENAI_NAME));
     expect(w.sim.stats(OPENAI).rateLimited).toBe(0);
-    // 5 calls at 2/min: batches at 0, 60 s, 120 s — the theoretical minimum.
-    expect(w.clock.now() - t0).toBe(120_000);
+    // 5 calls at 2/min: batches at 0, 60 s, 120 s, each window widened by the arrival margin (0.6 s).
+    expect(w.clock.now() - t0).toBe(2 * (60_000 + defaultArrivalMargin(60_000)));
   });
 
   it("quota gone (insufficient_quota): falls back at once and later calls skip the model", async () => {

@@ -3,7 +3,7 @@ export { catalogLimits, GEMINI_DAILY_RESET_TIME_ZONE, type Tier } from "./catalo
 export { type HeaderSink, rateLimitHeadersFetch, withHeaderSink } from "./headerCapture";
 export { type HeaderSource, parseGoDuration, parseRateLimitHeaders } from "./headers";
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions, RETRY_HINT_DIMENSION } from "./memoryStore";
-export { RateLimiter, type RateLimiterOptions } from "./rateLimiter";
+export { defaultArrivalMargin, RateLimiter, type RateLimiterOptions } from "./rateLimiter";
 export type {
   CalendarWindowSpec,
   RateLimitStore,

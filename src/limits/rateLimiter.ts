@@ -25,6 +25,18 @@ export interface RateLimiterOptions {
   store?: RateLimitStore;
   /** Every time read goes through this clock; default the system clock. */
   clock?: Clock;
+  /**
+   * Extra time added to every sliding window, ms (a number, or a function of the window length).
+   * Calls queued behind others are booked from send times, but the provider stamps arrival times;
+   * when one request travels faster than the one a window earlier, both land in one provider
+   * window. Default: 1% of the window, at least 25 ms, at most 1 s (a 60 s window costs 0.6 s).
+   */
+  arrivalMarginMs?: number | ((intervalMs: number) => number);
+}
+
+/** The default {@link RateLimiterOptions.arrivalMarginMs}. */
+export function defaultArrivalMargin(intervalMs: number): number {
+  return Math.min(1000, Math.max(25, Math.ceil(intervalMs * 0.01)));
 }
 
 /** What the limiter knows about one model's limits. */
@@ -50,10 +62,18 @@ export class RateLimiter {
   private readonly clock: Clock;
   private readonly models = new Map<string, ModelEntry>();
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
+  private readonly margin: (intervalMs: number) => number;
 
   constructor(options: RateLimiterOptions = {}) {
     this.store = options.store ?? new MemoryRateLimitStore();
     this.clock = options.clock ?? systemClock;
+    const margin = options.arrivalMarginMs ?? defaultArrivalMargin;
+    if (typeof margin === "number" && !(Number.isFinite(margin) && margin >= 0)) {
+      throw new AutoPickerConfigError(
+        `arrivalMarginMs must be a non-negative number of ms, got ${String(margin)}.`,
+      );
+    }
+    this.margin = typeof margin === "number" ? () => margin : margin;
   }
 
   /**
@@ -191,8 +211,13 @@ export class RateLimiter {
         if (!prev || limit < prev.limit) entry.learned.set(key, { unit, intervalMs, limit });
       }
       if (!isNonNegative(remaining)) continue;
-      const windows = windowSpecs(this.dimensions(model), now);
-      const window = windows.find((w) => w.unit === unit && w.intervalMs === intervalMs);
+      // Same (margined) windows as reservations, so a phantom leaves exactly at the provider's reset.
+      const windows = windowSpecs(this.dimensions(model), now, this.margin);
+      const window = windows.find(
+        (w) =>
+          w.unit === unit &&
+          w.intervalMs === intervalMs + (w.kind === "sliding" ? this.margin(intervalMs) : 0),
+      );
       if (!window) continue;
       const reset = isNonNegative(resetMs) ? resetMs : intervalMs;
       await this.store.constrain({
@@ -254,7 +279,7 @@ export class RateLimiter {
 
   private target(model: string): StoreTarget {
     const now = this.clock.now();
-    return { key: model, windows: windowSpecs(this.dimensions(model), now), now };
+    return { key: model, windows: windowSpecs(this.dimensions(model), now, this.margin), now };
   }
 
   private entry(model: string): ModelEntry {

@@ -74,14 +74,12 @@ export class ModelLimiter {
   }
 
   /**
-   * The window reported in `x-ratelimit-*-{unit}` headers: the per-minute one if the model has it
-   * (OpenAI reports RPM/TPM), else the shortest. `undefined` when no window counts `unit`.
+   * The window reported in `x-ratelimit-*-{unit}` headers: only a per-minute one, because OpenAI's
+   * headers always mean RPM/TPM and clients read them that way. Reporting a scaled 2-second window
+   * there would teach a client a per-minute limit 30x too strict. `undefined` when there is none.
    */
   snapshot(unit: WindowUnit, now: number): WindowSnapshot | undefined {
-    const candidates = this.logs.filter((log) => log.spec.unit === unit);
-    const log =
-      candidates.find((l) => l.spec.intervalMs === 60_000) ??
-      candidates.sort((a, b) => a.spec.intervalMs - b.spec.intervalMs)[0];
+    const log = this.logs.find((l) => l.spec.unit === unit && l.spec.intervalMs === 60_000);
     if (!log) return undefined;
     return {
       limit: log.spec.limit,
