@@ -1,7 +1,12 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: { index: "src/index.ts", "testing/index": "src/testing/index.ts" },
+  entry: {
+    index: "src/index.ts",
+    "testing/index": "src/testing/index.ts",
+    "langfuse/index": "src/langfuse/index.ts",
+    "redis/index": "src/redis/index.ts",
+  },
   format: ["esm", "cjs"],
   dts: true,
   sourcemap: true,

@@ -16,6 +16,7 @@ import { z } from "zod";
 import {
   AutoPickerChatModel,
   CostTrackingCallbackHandler,
+  type DecisionTrail,
   type ModelEntry,
   type RateLimitFallbackEvent,
   type RateLimitWaitEvent,
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
       );
       progress.done++;
       const last = result.messages.at(-1)!;
-      const trail = last.response_metadata.autopicker as { model: string } | undefined;
+      const trail = (last.response_metadata as Record<string, unknown>).autopicker as DecisionTrail | undefined;
       say(
         `run ${String(i + 1).padStart(2)} done (${progress.done}/${TASKS}), answered by ${trail?.model ?? "?"}`,
       );

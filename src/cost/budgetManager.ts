@@ -137,8 +137,8 @@ export class BudgetManager {
         mode: this.mode,
         at: this.clock.now(),
         message:
-          `${period === "day" ? "Daily" : "Monthly"} budget of $${fmt(limitMicros)} reached ` +
-          `($${fmt(usedMicros)} spent or reserved, call needs $${fmt(amountMicros)}; mode "${this.mode}").`,
+          `${period === "day" ? "Daily" : "Monthly"} budget of $${fmt(limitMicros)} would be exceeded: ` +
+          `$${fmt(usedMicros)} spent or reserved, this call needs up to $${fmt(amountMicros)} (mode "${this.mode}").`,
       }));
       return {
         kind: "over",
@@ -149,7 +149,8 @@ export class BudgetManager {
         requestedUsd: microsToUsd(amountMicros),
       };
     }
-    await this.checkAlerts(counters, result.usedMicros);
+    // Threshold alerts are checked when spend is settled, not here: a reservation is a worst-case
+    // estimate (full output allowance), and alerting on it would cry wolf on the first call.
     return { kind: "ok", ticket: { id: `${this.clock.now()}-${this.nextId++}`, amountMicros, counters } };
   }
 

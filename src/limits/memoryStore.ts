@@ -5,6 +5,8 @@ import {
   type StoreBlockRequest,
   type StoreCancelRequest,
   type StoreCommitRequest,
+  type StoreConfirmRequest,
+  type StoreConfirmResult,
   type StoreConstrainRequest,
   type StoreReserveRequest,
   type StoreReserveResult,
@@ -17,8 +19,8 @@ import { WindowLog } from "./windowLog";
 /** A call that was granted and has not been committed or cancelled yet. */
 interface Booking {
   readonly id: string;
-  readonly seq: number;
-  readonly start: number;
+  seq: number;
+  start: number;
   readonly tokens: number;
   /** The constraint that decided its start, reported to callers queued behind it. */
   readonly binding: string;
@@ -124,6 +126,35 @@ export class MemoryRateLimitStore implements RateLimitStore {
       log.remove(b.start, b.seq);
       log.insert(time, seq, costOn(w.unit, actual));
     }
+  }
+
+  async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
+    const st = this.keys.get(req.key);
+    const b = st?.open.get(req.entryId);
+    if (!st || !b) return { ok: true };
+    if (st.blockedUntil > req.now) return { ok: false, retryAt: st.blockedUntil };
+    this.prune(st, req.windows, req.now);
+    let retryAt = Number.NEGATIVE_INFINITY;
+    for (const w of req.windows) {
+      if (w.kind !== "sliding") continue;
+      const log = this.log(st, w);
+      const cost = costOn(w.unit, b.tokens);
+      log.remove(b.start, b.seq);
+      retryAt = Math.max(retryAt, log.earliestWithinUpTo(w.limit - cost, w.intervalMs, req.now));
+      log.insert(b.start, b.seq, cost);
+    }
+    if (retryAt > req.now) return { ok: false, retryAt };
+    if (req.now > b.start) {
+      const seq = ++st.seq;
+      for (const w of req.windows) {
+        const log = this.log(st, w);
+        log.remove(b.start, b.seq);
+        log.insert(req.now, seq, costOn(w.unit, b.tokens));
+      }
+      b.start = req.now;
+      b.seq = seq;
+    }
+    return { ok: true };
   }
 
   async cancel(req: StoreCancelRequest): Promise<void> {

@@ -154,7 +154,39 @@ export class RateLimiter {
           continue;
         }
       }
+      const late = await this.confirmAtSend(model, d.ticket, began, options);
+      if (late) return late;
       return { ...d, waitMs: this.clock.now() - began };
+    }
+  }
+
+  /**
+   * Re-checks a granted booking when it is about to be sent and stamps it then (see
+   * {@link RateLimitStore.confirm}); sleeps the extra if calls booked before it left late.
+   * Returns a refusal only when that extra would exceed `maxWaitMs`.
+   */
+  private async confirmAtSend(
+    model: string,
+    ticket: ReservationTicket,
+    began: number,
+    options: { maxWaitMs: number; signal?: AbortSignal },
+  ): Promise<ReserveDecision | undefined> {
+    const entryId = this.entryId(ticket);
+    if (!this.store.confirm || entryId === undefined) return undefined;
+    for (;;) {
+      const r = await this.store.confirm({ ...this.target(model), entryId });
+      if (r.ok) return undefined;
+      const now = this.clock.now();
+      if (r.retryAt - began > options.maxWaitMs) {
+        await this.cancel(ticket);
+        return { kind: "wait_too_long", waitMs: r.retryAt - began, dimension: "send_lag" };
+      }
+      try {
+        await this.clock.sleep(r.retryAt - now, options.signal);
+      } catch (err) {
+        await this.cancel(ticket);
+        throw err;
+      }
     }
   }
 
@@ -256,6 +288,11 @@ export class RateLimiter {
   }
 
   /** Effective dimensions: configured ones lowered by learned limits, plus learned-only ones. */
+  /** Whether any of the model's limits (configured or learned) counts tokens, so callers know to estimate them. */
+  countsTokens(model: string): boolean {
+    return this.dimensions(model).some((d) => d.unit === "tokens");
+  }
+
   private dimensions(model: string): Dimension[] {
     const entry = this.models.get(model);
     if (!entry) return [];

@@ -113,7 +113,23 @@ export interface RateLimitStore {
   constrain(request: StoreConstrainRequest): Promise<void>;
   block(request: StoreBlockRequest): Promise<void>;
   status(request: StoreTarget): Promise<StoreStatus>;
+  /**
+   * Check-and-stamp at send time (optional; without it the booked time stands). Bookings queued
+   * behind a batch were computed from the batch's *booked* instant; if the batch actually left
+   * late (a busy event loop, a slow store) while the queued call leaves on time, the provider sees
+   * less than a window between them. `confirm` re-checks the booking's sliding windows against
+   * what was really sent and either stamps it at `now` or says when it may go.
+   */
+  confirm?(request: StoreConfirmRequest): Promise<StoreConfirmResult>;
 }
+
+/** A granted booking about to be sent. */
+export interface StoreConfirmRequest extends StoreTarget {
+  entryId: string;
+}
+
+/** `ok`: stamped at `now`, send it. Otherwise sleep until `retryAt` and confirm again. */
+export type StoreConfirmResult = { ok: true } | { ok: false; retryAt: number };
 
 /** What one booking costs on a window of the given unit. */
 export function costOn(unit: LimitUnit, tokens: number): number {

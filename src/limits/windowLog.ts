@@ -58,6 +58,27 @@ export class WindowLog {
     return this.times[lo]! + intervalMs;
   }
 
+  /**
+   * Like {@link earliestWithin}, but only entries at or before `upTo` count (later ones are
+   * bookings that will check themselves when they are sent): the earliest `x` at which entries
+   * with time in `(x - intervalMs, upTo]` sum to at most `budget`; `-Infinity` if they do at `upTo`.
+   */
+  earliestWithinUpTo(budget: number, intervalMs: number, upTo: number): number {
+    const end = this.upperBound(upTo);
+    const start = this.upperBound(upTo - intervalMs);
+    const excess = this.cumBefore(end) - this.cumBefore(start) - budget;
+    if (end <= start || excess <= 0) return Number.NEGATIVE_INFINITY;
+    let lo = start;
+    let hi = end - 1;
+    const target = this.cumBefore(start) + excess;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.cums[mid]! >= target) hi = mid;
+      else lo = mid + 1;
+    }
+    return this.times[lo]! + intervalMs;
+  }
+
   /** Adds an entry. Zero-cost entries are not stored (they can never bind). */
   insert(time: number, seq: number, cost: number): void {
     if (cost <= 0) return;

@@ -2,6 +2,7 @@ import type { UsageMetadata } from "@langchain/core/messages";
 import type { BudgetManager, BudgetTicket } from "../cost";
 import { PriceBook, type TokenUsage } from "../cost";
 import { BudgetExceededError } from "../errors";
+import type { Candidate } from "./candidate";
 import type { ResolvedEntry } from "./entries";
 import type { AutoPickerLogger } from "./types";
 
@@ -35,9 +36,11 @@ export class BudgetGate {
     );
   }
 
-  async admit(entry: ResolvedEntry, inputTokens: number, outputTokens: number): Promise<BudgetDecision> {
+  /** Reserves the candidate's estimated cost (computed only when a budget is set). */
+  async admit(candidate: Candidate): Promise<BudgetDecision> {
     if (!this.budget) return { kind: "go" };
-    const estimate = this.estimate(entry, inputTokens, outputTokens);
+    const entry = candidate.entry;
+    const estimate = candidate.cost;
     if (estimate === null) this.warnOnce(entry.name);
     const r = await this.budget.reserve(estimate ?? 0);
     if (r.kind === "ok") return { kind: "go", ticket: r.ticket };

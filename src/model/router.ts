@@ -11,6 +11,7 @@ import { parseRateLimitHeaders } from "../limits/headers";
 import { classifyError } from "../retry/classify";
 import { decideAfterError, type FallbackReason, newCounters, type RetryPolicy } from "../retry/policy";
 import type { BudgetGate } from "./budgetGate";
+import { Candidate } from "./candidate";
 import type { ResolvedEntry } from "./entries";
 import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK, RATE_LIMIT_WAIT } from "./events";
 import type { ModelHealth } from "./health";
@@ -60,15 +61,6 @@ export interface RouterDeps {
   logger: AutoPickerLogger;
 }
 
-interface Candidate {
-  entry: ResolvedEntry;
-  messages: BaseMessage[];
-  estimatedTokens: number;
-  outputAllowance: number;
-  /** Estimated USD of this call on this model (null: unpriced). */
-  cost: number | null;
-}
-
 type Pending = { from: Candidate; reason: FallbackReason } | undefined;
 
 /** Picks the model, waits, calls, classifies and falls back: the decision policy in one loop. */
@@ -106,7 +98,7 @@ export class Router {
           model: entry.name,
           attempts,
           waited_ms: attempts.reduce((sum, a) => sum + a.waitedMs, 0),
-          estimated_input_tokens: candidate.estimatedTokens,
+          ...(candidate.estimated ? { estimated_input_tokens: candidate.estimatedTokens } : {}),
           ...(pending ? { fallback_reason: pending.reason, fallback_from: pending.from.entry.name } : {}),
           price_model: entry.priceModel,
           ...(entry.pricing ? { pricing: entry.pricing } : {}),
@@ -132,15 +124,14 @@ export class Router {
     choice: CallPreference,
   ): Candidate[] {
     const tools = Array.isArray(options.tools) ? (options.tools as unknown[]) : undefined;
-    const all = this.d.entries.map((entry): Candidate => {
-      const maxOutput = resolveMaxOutputTokens(entry.model, options);
-      const outputAllowance = maxOutput ?? 0;
-      const estimatedTokens = this.d.estimator.estimate(messages, { model: entry.modelId, tools });
-      const cost = this.d.budget.estimate(entry, estimatedTokens, maxOutput ?? this.d.defaultOutputTokens);
-      return { entry, messages, estimatedTokens, outputAllowance, cost };
+    const all = this.d.entries.map((entry) => {
+      const outputAllowance = resolveMaxOutputTokens(entry.model, options) ?? 0;
+      const priceOf = (e: ResolvedEntry, input: number) =>
+        this.d.budget.estimate(e, input, outputAllowance || this.d.defaultOutputTokens);
+      return new Candidate(entry, messages, outputAllowance, this.d.estimator, tools, priceOf);
     });
     const candidates = orderCandidates(all, choice, this.d.tasks, this.d.fallbackOrder);
-    const fits = (c: Candidate) => c.estimatedTokens + c.outputAllowance <= c.entry.contextWindow;
+    const fits = (c: Candidate) => c.fits();
     const primary = candidates[0]!;
     if (fits(primary)) return candidates;
 
@@ -169,12 +160,12 @@ export class Router {
     this.d.logger.debug?.(
       `truncated ${cut.dropped} messages (~${cut.droppedTokens} tokens) for ${c.entry.name}`,
     );
-    return { ...c, messages: cut.messages, estimatedTokens: count(cut.messages) };
+    return c.withMessages(cut.messages);
   }
 
   private skipReason(c: Candidate, minWindow: number): FallbackReason | undefined {
     if (c.entry.contextWindow < minWindow) return "context_length";
-    if (c.estimatedTokens + c.outputAllowance > c.entry.contextWindow) return "context_length";
+    if (!c.fits()) return "context_length";
     const health = this.d.health.get(c.entry.name)!;
     const blocked = health.blockedReason();
     if (blocked) return blocked;
@@ -196,11 +187,7 @@ export class Router {
   > {
     const { entry } = c;
     const health = this.d.health.get(entry.name)!;
-    const budget = await this.d.budget.admit(
-      entry,
-      c.estimatedTokens,
-      c.outputAllowance || this.d.defaultOutputTokens,
-    );
+    const budget = await this.d.budget.admit(c);
     if (budget.kind === "skip") {
       attempts.push({ model: entry.name, outcome: "skipped:budget", waitedMs: 0 });
       return { kind: "fallback", reason: "budget" };
@@ -253,7 +240,8 @@ export class Router {
       try {
         decision = await limiter.acquire(
           entry.name,
-          { tokens: c.estimatedTokens + c.outputAllowance },
+          // Requests-only limits need no token count: skip tokenizing.
+          { tokens: limiter.countsTokens(entry.name) ? c.estimatedTokens + c.outputAllowance : 0 },
           {
             maxWaitMs: policy.maxWaitMs,
             signal,
@@ -404,8 +392,9 @@ export class Router {
     usage: UsageMetadata | undefined,
   ): Promise<void> {
     const actual = usage ? usage.input_tokens + usage.output_tokens : undefined;
-    if (usage && usage.input_tokens > 0)
+    if (usage && usage.input_tokens > 0 && c.estimated) {
       this.d.estimator.learn(c.entry.modelId, c.estimatedTokens, usage.input_tokens);
+    }
     await this.d.limiter.commit(ticket, actual);
   }
 }
