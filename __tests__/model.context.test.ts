@@ -1,4 +1,10 @@
-import { AIMessage, type BaseMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import {
+  AIMessage,
+  type BaseMessage,
+  HumanMessage,
+  SystemMessage,
+  ToolMessage,
+} from "@langchain/core/messages";
 import { ContextWindowExceededError } from "../src/errors";
 import type { DecisionTrail } from "../src/model/types";
 import { defaultResponder, type SimMessage } from "../src/testing/responder";
@@ -70,7 +76,10 @@ describe("context windows with the real clients", () => {
   });
 
   it('"truncate" keeps the system message, the first question and recent turns, never splitting a tool call from its result', async () => {
-    const history: BaseMessage[] = [new SystemMessage("You are terse."), new HumanMessage(`First question. ${words(100)}`)];
+    const history: BaseMessage[] = [
+      new SystemMessage("You are terse."),
+      new HumanMessage(`First question. ${words(100)}`),
+    ];
     for (let i = 0; i < 12; i++) {
       history.push(
         new AIMessage({ content: "", tool_calls: [{ id: `c${i}`, name: "lookup", args: { q: words(20) } }] }),

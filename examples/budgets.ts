@@ -12,7 +12,12 @@ async function main(): Promise<void> {
   });
   await sim.start();
   const openai = (model: string) =>
-    new ChatOpenAI({ model, maxTokens: 200, apiKey: "sk-simulated", configuration: { baseURL: sim.openaiBaseURL } });
+    new ChatOpenAI({
+      model,
+      maxTokens: 200,
+      apiKey: "sk-simulated",
+      configuration: { baseURL: sim.openaiBaseURL },
+    });
 
   const budget = new BudgetManager({
     dailyLimitUsd: 0.004,
@@ -26,8 +31,12 @@ async function main(): Promise<void> {
     tasks: { classify: "cost" },
   });
 
-  const served = (m: { response_metadata: Record<string, unknown> }) => (m.response_metadata.autopicker as DecisionTrail).model;
-  console.log("classification step ->", served(await llm.invoke("Label: positive or negative?", { autopicker: { task: "classify" } })));
+  const served = (m: { response_metadata: Record<string, unknown> }) =>
+    (m.response_metadata.autopicker as DecisionTrail).model;
+  console.log(
+    "classification step ->",
+    served(await llm.invoke("Label: positive or negative?", { autopicker: { task: "classify" } })),
+  );
   for (let i = 1; i <= 8; i++) {
     const answer = await llm.invoke(`Reasoning step ${i}: ${"think hard ".repeat(100)}`);
     const left = await budget.remaining();

@@ -20,7 +20,10 @@ async function main(): Promise<void> {
 
   const costs = new CostTrackingCallbackHandler({
     groupByMetadata: ["userId"],
-    onCost: (r) => console.log(`${r.model}: ${r.status} $${r.costUsd?.toFixed(8) ?? "?"} (${r.usage?.inputTokens ?? 0} in)`),
+    onCost: (r) =>
+      console.log(
+        `${r.model}: ${r.status} $${r.costUsd?.toFixed(8) ?? "?"} (${r.usage?.inputTokens ?? 0} in)`,
+      ),
   });
   const chain = ChatPromptTemplate.fromTemplate("{text}\n\nSummarise the text above for {audience}.")
     .pipe(model)
@@ -36,8 +39,11 @@ async function main(): Promise<void> {
   }
 
   const stats = costs.getUsageStats();
-  console.log(`\ntotal $${stats.total.costUsd.toFixed(8)} over ${stats.total.requests} calls, ${stats.total.cachedInputTokens} cached input tokens`);
-  for (const [user, totals] of Object.entries(stats.byMetadata.userId ?? {})) console.log(`  ${user}: $${totals.costUsd.toFixed(8)}`);
+  console.log(
+    `\ntotal $${stats.total.costUsd.toFixed(8)} over ${stats.total.requests} calls, ${stats.total.cachedInputTokens} cached input tokens`,
+  );
+  for (const [user, totals] of Object.entries(stats.byMetadata.userId ?? {}))
+    console.log(`  ${user}: $${totals.costUsd.toFixed(8)}`);
   await sim?.stop();
 }
 

@@ -145,7 +145,9 @@ async function main(): Promise<void> {
       );
       progress.done++;
       const last = result.messages.at(-1)!;
-      const trail = (last.response_metadata as Record<string, unknown>).autopicker as DecisionTrail | undefined;
+      const trail = (last.response_metadata as Record<string, unknown>).autopicker as
+        | DecisionTrail
+        | undefined;
       say(
         `run ${String(i + 1).padStart(2)} done (${progress.done}/${TASKS}), answered by ${trail?.model ?? "?"}`,
       );

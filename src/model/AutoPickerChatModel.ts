@@ -25,6 +25,7 @@ import { type ResolvedEntry, resolveEntries } from "./entries";
 import { ModelHealth } from "./health";
 import { type CallPreference, preferenceFromMetadata } from "./ordering";
 import { Router, RoutingFailure, type Served } from "./router";
+import { SharedHealthSync } from "./sharedHealth";
 import { StatsRecorder } from "./stats";
 import { ToolOptionsConverter } from "./toolOptions";
 import type {
@@ -150,6 +151,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     }
     this.router = new Router({
       entries: [...this.entries],
+      shared: new SharedHealthSync(fields.healthStore, this.clock, logger),
       budget: new BudgetGate(fields.budget, logger),
       alerts: fields.alerts,
       tasks: fields.tasks ?? {},

@@ -16,6 +16,7 @@ import type { ResolvedEntry } from "./entries";
 import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK, RATE_LIMIT_WAIT } from "./events";
 import type { ModelHealth } from "./health";
 import { byCost, type CallPreference, orderCandidates, type TaskRoute } from "./ordering";
+import type { SharedHealthSync } from "./sharedHealth";
 import type { StatsRecorder } from "./stats";
 import type { AutoPickerLogger, ContextStrategy, DecisionTrail } from "./types";
 
@@ -45,6 +46,7 @@ export class RoutingFailure {
 
 export interface RouterDeps {
   entries: ResolvedEntry[];
+  shared: SharedHealthSync;
   budget: BudgetGate;
   alerts?: AlertMonitor;
   tasks: Readonly<Record<string, TaskRoute>>;
@@ -84,6 +86,7 @@ export class Router {
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i]!;
       const { entry } = candidate;
+      await this.d.shared.pull(entry.name, this.d.health.get(entry.name)!);
       const skip = this.skipReason(candidate, minWindow);
       if (skip) {
         attempts.push({ model: entry.name, outcome: `skipped:${skip}`, waitedMs: 0 });
@@ -275,6 +278,7 @@ export class Router {
             () => raceAbort(call(entry, c.messages, signal), signal),
           ),
         );
+        if (permit.probe) this.d.shared.closeCircuit(entry.name);
         health.breaker.onSuccess();
         attempts.push({ model: entry.name, outcome: "ok", waitedMs });
         return { kind: "served", result, settle: (usage) => this.settle(c, ticket, usage) };
@@ -285,8 +289,11 @@ export class Router {
         attempts.push({ model: entry.name, outcome: classified.kind, waitedMs, error: classified.message });
         // The provider counted the request (or we can't know it didn't): keep the booking, at its estimate.
         await limiter.commit(ticket).catch(() => undefined);
-        if (classified.kind === "transient") health.breaker.onFailure();
-        else health.breaker.onNeutral(permit.probe);
+        if (classified.kind === "transient") {
+          health.breaker.onFailure();
+          const state = health.breaker.state;
+          if (state.state === "open") this.d.shared.openCircuit(entry.name, state.retryAt);
+        } else health.breaker.onNeutral(permit.probe);
         if (classified.kind === "aborted" || signal?.aborted) throw error;
 
         if (classified.kind === "rate_limit" || classified.kind === "quota_exhausted") {
@@ -327,11 +334,13 @@ export class Router {
     if (error.kind === "quota_exhausted") {
       const until = now + (error.hint.retryAfterMs ?? this.d.quotaCooldownMs);
       health.markUnavailable(until, "quota_exhausted");
+      this.d.shared.markUnavailable(entry.name, until, "quota_exhausted");
       this.d.logger.warn(
         `${entry.name}: ${error.scope === "day" ? "daily quota" : "quota/billing limit"} reached; skipping it until ${new Date(until).toISOString()}.`,
       );
     } else if (error.kind === "auth") {
       health.markUnavailable(now + this.d.quotaCooldownMs, reason);
+      this.d.shared.markUnavailable(entry.name, now + this.d.quotaCooldownMs, reason);
       this.d.logger.warn(
         `${entry.name}: the provider refused the key or model (${error.message}); skipping it for now.`,
       );

@@ -4,6 +4,7 @@ import type { Clock } from "../clock";
 import type { AlertMonitor, BudgetManager } from "../cost";
 import type { AttemptRecord } from "../errors";
 import type { ModelLimits, RateLimiter, Tier } from "../limits";
+import type { ModelHealthStore } from "../redis/health";
 import type { JitterMode } from "../retry/backoff";
 import type { CircuitState } from "../retry/circuitBreaker";
 import type { FallbackReason } from "../retry/policy";
@@ -92,6 +93,11 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   tasks?: Record<string, TaskRoute>;
   /** Output tokens assumed for budget reservations when the model sets no maxTokens. Default 1024. */
   defaultOutputTokens?: number;
+  /**
+   * Share model health (quota gone, key refused, circuit open) between processes, e.g. a
+   * `RedisModelHealthStore` from `langchain-autopicker/redis`, so every replica skips a dead model.
+   */
+  healthStore?: ModelHealthStore;
   /** Leave the inner models' own retry settings alone. Default false: inner retries are set to 0 so they never stack with ours. */
   keepInnerRetries?: boolean;
 }

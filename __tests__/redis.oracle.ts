@@ -1,0 +1,294 @@
+/**
+ * The limiter's property tests (copied from limits.properties.test.ts and parameterised by store):
+ * (1) no window of any dimension ever holds more than its limit, (2) every start is the earliest
+ * the limits allow, (3) bookings queue FIFO and never share a slot. Each fast-check run gets a
+ * fresh store from `makeStore`.
+ *
+ * Proposal for the lead: make limits.properties.test.ts call {@link limiterProperties} with a
+ * MemoryRateLimitStore factory, and drop its copy of the oracle.
+ */
+import fc from "fast-check";
+import { RateLimiter, type RateLimitStore, type ReservationTicket } from "../src/limits";
+import { VirtualClock } from "../src/testing/virtualClock";
+
+/** Builds a fresh, empty store for one property run (staleBookingMs must be infinite). */
+export type StoreFactory = (clock: VirtualClock) => RateLimitStore | Promise<RateLimitStore>;
+
+interface Dim {
+  unit: "requests" | "tokens";
+  limit: number;
+  intervalMs: number;
+}
+
+interface Booking {
+  index: number;
+  ticket: ReservationTicket;
+  start: number;
+  estimate: number;
+  /** Number of bookings made before it was committed/cancelled: bookings from that index on see it. */
+  committedAt?: number;
+  committedTime?: number;
+  actual?: number;
+  cancelledAt?: number;
+}
+
+type Op =
+  | { t: "advance"; ms: number }
+  | { t: "reserve"; tokens: number; maxWaitMs: number }
+  | { t: "commit"; pick: number; actualFraction: number }
+  | { t: "cancel"; pick: number };
+
+const limitsArb = fc.record({
+  rpm: fc.integer({ min: 1, max: 8 }),
+  tpm: fc.integer({ min: 20, max: 2000 }),
+  shortLimit: fc.integer({ min: 1, max: 4 }),
+  shortMs: fc.integer({ min: 50, max: 5000 }),
+});
+
+const opArb = (tpm: number): fc.Arbitrary<Op> =>
+  fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 4000 }) }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 130_000 }) }),
+    },
+    {
+      weight: 6,
+      arbitrary: fc.record({
+        t: fc.constant("reserve" as const),
+        // Up to 20% above the token limit, so some calls can never fit.
+        tokens: fc.integer({ min: 0, max: Math.ceil(tpm * 1.2) }),
+        maxWaitMs: fc.oneof(fc.integer({ min: 0, max: 400_000 }), fc.constant(Number.POSITIVE_INFINITY)),
+      }),
+    },
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        t: fc.constant("commit" as const),
+        pick: fc.nat(),
+        actualFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), pick: fc.nat() }) },
+  );
+
+function costOn(d: Dim, tokens: number): number {
+  return d.unit === "requests" ? 1 : tokens;
+}
+
+/** The booking's time and cost in the limiter's eyes just before booking number `at` is made. */
+function viewAt(b: Booking, d: Dim, at: number): { time: number; cost: number } | undefined {
+  if (b.cancelledAt !== undefined && b.cancelledAt <= at) return undefined;
+  if (b.committedAt !== undefined && b.committedAt <= at) {
+    return { time: Math.max(b.start, b.committedTime!), cost: costOn(d, b.actual!) };
+  }
+  return { time: b.start, cost: costOn(d, b.estimate) };
+}
+
+/** Brute force: does a call of `tokens` fit every dimension at instant `t`? */
+function fitsAt(t: number, tokens: number, dims: Dim[], bookings: Booking[], at: number): boolean {
+  return dims.every((d) => {
+    let sum = costOn(d, tokens);
+    for (const b of bookings) {
+      const v = viewAt(b, d, at);
+      if (v && v.cost > 0 && v.time > t - d.intervalMs) sum += v.cost;
+    }
+    return sum <= d.limit;
+  });
+}
+
+/** Brute force: the earliest start the limits and the FIFO floor allow. */
+function oracleStart(now: number, tokens: number, dims: Dim[], bookings: Booking[], at: number): number {
+  const open = bookings.filter((b) => b.committedAt === undefined && b.cancelledAt === undefined);
+  const floor = Math.max(now, ...open.map((b) => b.start));
+  // The answer is the floor or the instant some entry leaves some window.
+  const candidates = [floor];
+  for (const d of dims) {
+    for (const b of bookings) {
+      const v = viewAt(b, d, at);
+      if (v && v.time + d.intervalMs > floor) candidates.push(v.time + d.intervalMs);
+    }
+  }
+  candidates.sort((a, b) => a - b);
+  for (const c of candidates) if (fitsAt(c, tokens, dims, bookings, at)) return c;
+  throw new Error("oracle found no start");
+}
+
+/**
+ * Invariant (1): for every window of every dimension, what was booked in it, as known when its
+ * last member was booked, stays within the limit. With `finalCosts`, the final (actual) costs of
+ * the calls that were really sent must also fit: true whenever actual <= estimate.
+ */
+function assertWindowsWithinLimits(dims: Dim[], bookings: Booking[], finalCosts: boolean): void {
+  const sent = bookings.filter((b) => b.cancelledAt === undefined);
+  for (const d of dims) {
+    for (const end of sent) {
+      const members = bookings.filter((b) => b.start > end.start - d.intervalMs && b.start <= end.start);
+      const last = Math.max(...members.map((b) => b.index));
+      const known = members.reduce((s, b) => s + (viewAt(b, d, last)?.cost ?? 0), 0);
+      if (known > d.limit) {
+        throw new Error(`${d.unit}/${d.intervalMs}ms: ${known} booked in window ending ${end.start}`);
+      }
+      if (finalCosts) {
+        const actual = members
+          .filter((b) => b.cancelledAt === undefined)
+          .reduce((s, b) => s + costOn(d, b.actual ?? b.estimate), 0);
+        if (actual > d.limit) throw new Error(`${d.unit}/${d.intervalMs}ms: ${actual} sent in window`);
+      }
+    }
+  }
+}
+
+interface Limits {
+  rpm: number;
+  tpm: number;
+  shortLimit: number;
+  shortMs: number;
+}
+
+async function run(l: Limits, ops: Op[], debts: boolean, makeStore: StoreFactory) {
+  const clock = new VirtualClock({ autoAdvance: false });
+  const limiter = new RateLimiter({ arrivalMarginMs: 0, clock, store: await makeStore(clock) });
+  const dims: Dim[] = [
+    { unit: "requests", limit: l.rpm, intervalMs: 60_000 },
+    { unit: "tokens", limit: l.tpm, intervalMs: 60_000 },
+    { unit: "requests", limit: l.shortLimit, intervalMs: l.shortMs },
+  ];
+  limiter.configure("m", {
+    requestsPerMinute: l.rpm,
+    tokensPerMinute: l.tpm,
+    windows: [{ unit: "requests", limit: l.shortLimit, intervalMs: l.shortMs }],
+  });
+  const bookings: Booking[] = [];
+  let index = 0;
+  for (const op of ops) {
+    const now = clock.now();
+    if (op.t === "advance") {
+      await clock.advance(op.ms);
+    } else if (op.t === "reserve") {
+      const at = index;
+      const d = await limiter.reserve("m", { tokens: op.tokens }, { maxWaitMs: op.maxWaitMs });
+      if (op.tokens > l.tpm) {
+        expect(d).toEqual({
+          kind: "never_fits",
+          dimension: "tokens/min",
+          requested: op.tokens,
+          limit: l.tpm,
+        });
+        continue;
+      }
+      // (2) exactness: the oracle's earliest start, to the millisecond.
+      const expected = oracleStart(now, op.tokens, dims, bookings, at);
+      if (expected - now > op.maxWaitMs) {
+        expect(d).toMatchObject({ kind: "wait_too_long", waitMs: expected - now });
+        continue;
+      }
+      if (d.kind !== "granted") throw new Error(`expected a grant at ${expected}, got ${JSON.stringify(d)}`);
+      expect(d.startAt).toBe(expected);
+      expect(d.waitMs).toBe(expected - now);
+      // ...and one millisecond earlier would break a limit or jump the queue.
+      const open = bookings.filter((b) => b.committedAt === undefined && b.cancelledAt === undefined);
+      const floor = Math.max(now, ...open.map((b) => b.start));
+      if (d.startAt > floor) expect(fitsAt(d.startAt - 1, op.tokens, dims, bookings, at)).toBe(false);
+      // (3) FIFO: never ahead of a booking still waiting or in flight.
+      for (const b of open) expect(d.startAt).toBeGreaterThanOrEqual(b.start);
+      bookings.push({ index: index++, ticket: d.ticket, start: d.startAt, estimate: op.tokens });
+    } else {
+      // Only calls that have started can come back; any open call can be cancelled.
+      const candidates = bookings.filter(
+        (b) =>
+          b.committedAt === undefined && b.cancelledAt === undefined && (op.t === "cancel" || b.start <= now),
+      );
+      const b = candidates[op.pick % Math.max(1, candidates.length)];
+      if (!b) continue;
+      if (op.t === "cancel") {
+        await limiter.cancel(b.ticket);
+        b.cancelledAt = index;
+      } else {
+        const cap = debts ? l.tpm : b.estimate;
+        const actual = Math.floor(op.actualFraction * cap);
+        await limiter.commit(b.ticket, actual);
+        b.committedAt = index;
+        b.committedTime = now;
+        b.actual = actual;
+      }
+    }
+  }
+  assertWindowsWithinLimits(dims, bookings, !debts);
+}
+
+/** Registers the property suites for one store. */
+export function limiterProperties(
+  label: string,
+  makeStore: StoreFactory,
+  runs: { sequential: number; burst: number } = { sequential: 150, burst: 100 },
+): void {
+  describe(`RateLimiter properties on ${label} (virtual time, brute-force oracle)`, () => {
+    it("refunds only: every window holds at most its limit (booked and actually sent); starts are exact and FIFO", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          limitsArb.chain((l) => fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120 }))),
+          ([l, ops]) => run(l, ops, false, makeStore),
+        ),
+        { numRuns: runs.sequential },
+      );
+    });
+
+    it("debts (actual above estimate): later bookings absorb the debt; starts stay exact and FIFO", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          limitsArb.chain((l) => fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120 }))),
+          ([l, ops]) => run(l, ops, true, makeStore),
+        ),
+        { numRuns: runs.sequential },
+      );
+    });
+  });
+
+  describe(`RateLimiter on ${label} under concurrent reserve() (one Promise.all burst)`, () => {
+    it("grants in call order (FIFO), never shares a slot and keeps every window within its limit", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          limitsArb,
+          fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 60 }),
+          async (l, costs) => {
+            const clock = new VirtualClock({ autoAdvance: false });
+            const limiter = new RateLimiter({ arrivalMarginMs: 0, clock, store: await makeStore(clock) });
+            limiter.configure("m", {
+              requestsPerMinute: l.rpm,
+              tokensPerMinute: l.tpm,
+              windows: [{ unit: "requests", limit: l.shortLimit, intervalMs: l.shortMs }],
+            });
+            const fitting = costs.filter((c) => c <= l.tpm);
+            const ds = await Promise.all(
+              fitting.map((tokens) =>
+                limiter.reserve("m", { tokens }, { maxWaitMs: Number.POSITIVE_INFINITY }),
+              ),
+            );
+            const bookings: Booking[] = ds.map((d, index) => {
+              if (d.kind !== "granted") throw new Error(d.kind);
+              return { index, ticket: d.ticket, start: d.startAt, estimate: fitting[index]! };
+            });
+            for (let i = 1; i < bookings.length; i++) {
+              expect(bookings[i]!.start).toBeGreaterThanOrEqual(bookings[i - 1]!.start);
+            }
+            const dims: Dim[] = [
+              { unit: "requests", limit: l.rpm, intervalMs: 60_000 },
+              { unit: "tokens", limit: l.tpm, intervalMs: 60_000 },
+              { unit: "requests", limit: l.shortLimit, intervalMs: l.shortMs },
+            ];
+            assertWindowsWithinLimits(dims, bookings, true);
+            // Exact too: each start is the oracle's answer given the bookings before it.
+            bookings.forEach((b, i) => {
+              expect(b.start).toBe(oracleStart(clock.now(), b.estimate, dims, bookings.slice(0, i), i));
+            });
+          },
+        ),
+        { numRuns: runs.burst },
+      );
+    });
+  });
+}

@@ -1,0 +1,189 @@
+/** RedisBudgetStore, RedisModelHealthStore and the rate-limit store's Redis specifics (keys, TTLs, NOSCRIPT, server time). */
+import fc from "fast-check";
+import type { Redis } from "ioredis";
+import { MemoryBudgetStore } from "../src/cost/budgetStore";
+import { RateLimiter } from "../src/limits";
+import {
+  MemoryModelHealthStore,
+  RedisBudgetStore,
+  RedisModelHealthStore,
+  RedisRateLimitStore,
+} from "../src/redis";
+import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
+
+describeRedis("Redis stores", () => {
+  let client: Redis;
+  const prefix = uniquePrefix("stores");
+  let n = 0;
+  const next = () => `${prefix}${n++}:`;
+
+  beforeAll(async () => {
+    client = connect();
+    await client.connect();
+  });
+  afterAll(async () => {
+    await cleanup(client, prefix);
+    await client.quit();
+  });
+
+  describe("RedisRateLimitStore", () => {
+    it("keeps every key of a model in one Cluster slot and lets idle keys expire", async () => {
+      const keyPrefix = next();
+      const limiter = new RateLimiter({ store: new RedisRateLimitStore({ client, keyPrefix }) });
+      limiter.configure("openai/gpt-{4o}", { requestsPerMinute: 5, tokensPerMinute: 1000 });
+      const d = await limiter.reserve("openai/gpt-{4o}", { tokens: 10 }, { maxWaitMs: 0 });
+      expect(d.kind).toBe("granted");
+      const keys = (await client.keys(`${keyPrefix}*`)).sort();
+      expect(keys).toEqual(
+        ["b", "m", "q", "w:requests/min", "w:tokens/min"]
+          .map((s) => `${keyPrefix}{openai/gpt-%7B4o%7D}:${s}`)
+          .sort(),
+      );
+      const slots = await Promise.all(
+        keys.map((k) => client.call("CLUSTER", "KEYSLOT", k).catch(() => null)),
+      );
+      if (slots[0] !== null) expect(new Set(slots).size).toBe(1);
+      for (const k of keys) {
+        const ttl = await client.pttl(k);
+        // A minute past the longest window, and no more.
+        expect(ttl).toBeGreaterThan(100_000);
+        expect(ttl).toBeLessThanOrEqual(125_000); // the limiter pads windows slightly
+      }
+    });
+
+    it("reloads the script after SCRIPT FLUSH (NOSCRIPT) without failing the call", async () => {
+      const limiter = new RateLimiter({ store: new RedisRateLimitStore({ client, keyPrefix: next() }) });
+      limiter.configure("m", { requestsPerMinute: 2 });
+      expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("granted");
+      await client.script("FLUSH");
+      expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("granted");
+      expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("wait_too_long");
+    });
+
+    it("in server time, returns starts, blocks and next-free instants in the caller's clock", async () => {
+      // A caller whose clock is 10 minutes behind Redis still gets instants it can sleep towards.
+      const store = new RedisRateLimitStore({ client, keyPrefix: next() });
+      const windows = [
+        {
+          kind: "sliding" as const,
+          name: "requests/min",
+          unit: "requests" as const,
+          limit: 1,
+          intervalMs: 60_000,
+        },
+      ];
+      const now = Date.now() - 600_000;
+      const first = await store.reserve({ key: "m", windows, now, tokens: 1, maxWaitMs: 0 });
+      expect(first).toMatchObject({ kind: "granted", waitMs: 0 });
+      if (first.kind !== "granted") throw new Error();
+      expect(first.startAt - now).toBeGreaterThanOrEqual(0);
+      expect(first.startAt - now).toBeLessThan(50);
+      const second = await store.reserve({ key: "m", windows, now, tokens: 1, maxWaitMs: 120_000 });
+      if (second.kind !== "granted") throw new Error(second.kind);
+      expect(second.waitMs).toBeGreaterThan(59_900);
+      expect(second.startAt - now).toBeGreaterThanOrEqual(second.waitMs);
+      expect(second.startAt - now).toBeLessThan(second.waitMs + 50);
+      const status = await store.status({ key: "m", windows, now });
+      expect(status.windows[0]!.nextFreeAt! - now).toBeGreaterThan(119_000);
+    });
+  });
+
+  describe("RedisBudgetStore", () => {
+    it("answers exactly like MemoryBudgetStore (reserve all-or-nothing, add clamps at 0, read, claimOnce)", async () => {
+      type Op =
+        | { t: "reserve"; amount: number; dayLimit: number | null; monthLimit: number | null }
+        | { t: "add"; delta: number }
+        | { t: "read" }
+        | { t: "claim"; which: number };
+      const opArb: fc.Arbitrary<Op> = fc.oneof(
+        fc.record({
+          t: fc.constant("reserve" as const),
+          amount: fc.integer({ min: 0, max: 400 }),
+          dayLimit: fc.option(fc.integer({ min: 0, max: 1000 })),
+          monthLimit: fc.option(fc.integer({ min: 0, max: 3000 })),
+        }),
+        fc.record({ t: fc.constant("add" as const), delta: fc.integer({ min: -500, max: 500 }) }),
+        fc.constant({ t: "read" as const }),
+        fc.record({ t: fc.constant("claim" as const), which: fc.integer({ min: 0, max: 2 }) }),
+      );
+      await fc.assert(
+        fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), async (ops) => {
+          const stores = [new MemoryBudgetStore(), new RedisBudgetStore({ client, keyPrefix: next() })];
+          const expiresAt = Date.now() + 3_600_000;
+          for (const op of ops) {
+            const answers = await Promise.all(
+              stores.map((s) => {
+                if (op.t === "reserve") {
+                  return s.reserve(
+                    [
+                      { key: "day:x", expiresAt, limitMicros: op.dayLimit },
+                      { key: "month:x", expiresAt, limitMicros: op.monthLimit },
+                    ],
+                    op.amount,
+                  );
+                }
+                if (op.t === "add")
+                  return s.add(
+                    [
+                      { key: "day:x", expiresAt },
+                      { key: "month:x", expiresAt },
+                    ],
+                    op.delta,
+                  );
+                if (op.t === "read") return s.read(["day:x", "month:x", "missing"]);
+                return s.claimOnce(`alert:${op.which}`, expiresAt);
+              }),
+            );
+            expect(answers[1]).toEqual(answers[0]);
+          }
+        }),
+        { numRuns: 60 },
+      );
+    });
+
+    it("expires counters with their period and claims once across clients", async () => {
+      const keyPrefix = next();
+      const a = new RedisBudgetStore({ client, keyPrefix });
+      const other = connect();
+      await other.connect();
+      try {
+        const b = new RedisBudgetStore({ client: other, keyPrefix });
+        await a.reserve([{ key: "day:y", expiresAt: Date.now() + 5000, limitMicros: 10 }], 7);
+        const ttl = await client.pttl(`${keyPrefix}{budget}:day:y`);
+        expect(ttl).toBeGreaterThan(4000);
+        expect(ttl).toBeLessThanOrEqual(5000);
+        expect(await b.reserve([{ key: "day:y", expiresAt: Date.now() + 5000, limitMicros: 10 }], 4)).toEqual(
+          {
+            ok: false,
+            failedIndex: 0,
+            usedMicros: [7],
+          },
+        );
+        const claims = await Promise.all([a, b, a, b].map((s) => s.claimOnce("alert", Date.now() + 5000)));
+        expect(claims.filter(Boolean)).toHaveLength(1);
+      } finally {
+        await other.quit();
+      }
+    });
+  });
+
+  describe("ModelHealthStore", () => {
+    it.each([
+      ["memory", () => new MemoryModelHealthStore()],
+      ["redis", () => new RedisModelHealthStore({ client, keyPrefix: next() })],
+    ])("%s: marks only extend, circuits open and close, expired marks vanish", async (_, make) => {
+      const store = make();
+      const now = Date.now();
+      expect(await store.get("m")).toEqual({});
+      await store.markUnavailable("m", now + 5000, "quota_exhausted");
+      await store.markUnavailable("m", now + 1000, "auth_error");
+      expect(await store.get("m")).toEqual({ unavailable: { until: now + 5000, reason: "quota_exhausted" } });
+      await store.openCircuit("m", now + 3000);
+      expect((await store.get("m")).circuitOpenUntil).toBe(now + 3000);
+      await store.closeCircuit("m");
+      expect((await store.get("m")).circuitOpenUntil).toBeUndefined();
+      await store.markUnavailable("other", now - 1, "quota_exhausted");
+      expect(await store.get("other")).toEqual({});
+    });
+  });
+});

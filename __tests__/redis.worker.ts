@@ -1,0 +1,193 @@
+/**
+ * A replica for the multi-process Redis tests and the benchmark, run with `node --import tsx`.
+ * Gets its job as JSON in argv[2], waits for "go" from the parent (so replicas start together),
+ * does it, sends the result and exits on its own (proving nothing keeps the process alive).
+ */
+import { ChatOpenAI } from "@langchain/openai";
+import { countTextTokens } from "../src/context";
+import { BudgetManager } from "../src/cost/budgetManager";
+import { RateLimiter, rateLimitHeadersFetch } from "../src/limits";
+import { AutoPickerChatModel } from "../src/model/AutoPickerChatModel";
+import {
+  createRedisClient,
+  RedisBudgetStore,
+  RedisRateLimitStore,
+  ResilientBudgetStore,
+  ResilientRateLimitStore,
+} from "../src/redis";
+
+export type WorkerJob =
+  | {
+      kind: "chat";
+      redisUrl: string;
+      keyPrefix: string;
+      baseURL: string;
+      model: string;
+      /** An unlimited simulator model for one warm-up call before "ready" (cold first calls take seconds). */
+      warmupModel?: string;
+      calls: number;
+      limit: { limit: number; intervalMs: number };
+      /** The limiter's `arrivalMarginMs` (default: the limiter's own). */
+      arrivalMarginMs?: number;
+      failOpenShare?: number;
+      /** Pause between calls (ms), to spread a run over time. */
+      spacingMs?: number;
+    }
+  | {
+      kind: "budget";
+      redisUrl: string;
+      keyPrefix: string;
+      dailyLimitUsd: number;
+      estimateUsd: number;
+      actualUsd: number;
+      attempts: number;
+    }
+  | {
+      kind: "reserve";
+      redisUrl: string;
+      keyPrefix: string;
+      model: string;
+      limit: { limit: number; intervalMs: number };
+      durationMs: number;
+    };
+
+export interface WorkerResult {
+  ok: number;
+  failed: number;
+  warnings: string[];
+  errors: string[];
+  /** budget: USD actually settled by this replica. reserve: epoch ms of each granted start. */
+  spentUsd?: number;
+  starts?: number[];
+}
+
+const job = JSON.parse(process.argv[2] ?? "{}") as WorkerJob;
+const warnings: string[] = [];
+const logger = { warn: (m: string) => warnings.push(m) };
+
+async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Promise<WorkerResult>> {
+  const client = createRedisClient(j.redisUrl);
+  await client.ping();
+  // Loads the tokenizer ranks now: a cold first call blocks the event loop for a second or more.
+  countTextTokens("warm up", j.model);
+  const store = new ResilientRateLimitStore({
+    store: new RedisRateLimitStore({ client, keyPrefix: j.keyPrefix, timeoutMs: 300 }),
+    failOpenShare: j.failOpenShare ?? 0.25,
+    retryIntervalMs: 300,
+    logger,
+  });
+  const openai = (model: string) =>
+    new ChatOpenAI({
+      model,
+      apiKey: "sk-test",
+      configuration: { baseURL: j.baseURL, fetch: rateLimitHeadersFetch() },
+    });
+  const llm = new AutoPickerChatModel({
+    primary: { model: openai(j.model), limits: { windows: [{ unit: "requests", ...j.limit }] } },
+    rateLimiter: new RateLimiter(
+      j.arrivalMarginMs === undefined ? { store } : { store, arrivalMarginMs: j.arrivalMarginMs },
+    ),
+    logger: { warn: (m) => warnings.push(m) },
+  });
+  if (j.warmupModel) await new AutoPickerChatModel({ primary: openai(j.warmupModel) }).invoke("warm up");
+  return async () => {
+    const out: WorkerResult = { ok: 0, failed: 0, warnings, errors: [] };
+    await Promise.all(
+      Array.from({ length: j.calls }, async (_, i) => {
+        if (j.spacingMs) await new Promise((r) => setTimeout(r, i * j.spacingMs!));
+        try {
+          await llm.invoke(`hello ${i}`);
+          out.ok++;
+        } catch (err) {
+          out.failed++;
+          out.errors.push(err instanceof Error ? err.message : String(err));
+        }
+      }),
+    );
+    await client.quit().catch(() => client.disconnect());
+    return out;
+  };
+}
+
+async function budget(j: Extract<WorkerJob, { kind: "budget" }>): Promise<() => Promise<WorkerResult>> {
+  const client = createRedisClient(j.redisUrl);
+  await client.ping();
+  const manager = new BudgetManager({
+    dailyLimitUsd: j.dailyLimitUsd,
+    store: new ResilientBudgetStore({
+      store: new RedisBudgetStore({ client, keyPrefix: j.keyPrefix }),
+      logger,
+    }),
+    logger: { warn: () => undefined },
+  });
+  return async () => {
+    const out: WorkerResult = { ok: 0, failed: 0, warnings, errors: [], spentUsd: 0 };
+    // Several calls in flight at once, as a server would have.
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        for (let i = 0; i < j.attempts / 8; i++) {
+          const r = await manager.reserve(j.estimateUsd);
+          if (r.kind !== "ok") {
+            out.failed++;
+            continue;
+          }
+          await new Promise((res) => setTimeout(res, Math.random() * 3));
+          await manager.settle(r.ticket, j.actualUsd);
+          out.ok++;
+          out.spentUsd! += j.actualUsd;
+        }
+      }),
+    );
+    await client.quit();
+    return out;
+  };
+}
+
+/** Books as fast as the limit allows for `durationMs`, committing each booking at its start. */
+async function reserve(j: Extract<WorkerJob, { kind: "reserve" }>): Promise<() => Promise<WorkerResult>> {
+  const client = createRedisClient(j.redisUrl);
+  await client.ping();
+  const limiter = new RateLimiter({
+    store: new RedisRateLimitStore({ client, keyPrefix: j.keyPrefix }),
+  });
+  limiter.configure(j.model, { windows: [{ unit: "requests", ...j.limit }] });
+  return async () => {
+    const out: WorkerResult = { ok: 0, failed: 0, warnings, errors: [], starts: [] };
+    const end = Date.now() + j.durationMs;
+    // A few callers in flight per replica, each one acquire + commit at a time.
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (Date.now() < end) {
+          const d = await limiter.acquire(j.model, { tokens: 1 }, { maxWaitMs: end - Date.now() });
+          if (d.kind !== "granted") break;
+          out.starts!.push(d.startAt);
+          out.ok++;
+          await limiter.commit(d.ticket);
+        }
+      }),
+    );
+    await client.quit();
+    return out;
+  };
+}
+
+const prepared = job.kind === "chat" ? chat(job) : job.kind === "budget" ? budget(job) : reserve(job);
+prepared.then(
+  (work) => {
+    process.once("message", async () => {
+      let result: WorkerResult;
+      try {
+        result = await work();
+      } catch (err) {
+        result = { ok: 0, failed: 1, warnings, errors: [String(err)] };
+      }
+      process.send?.(result, () => process.disconnect());
+    });
+    process.send?.("ready");
+  },
+  (err) => {
+    console.error(err);
+    process.exitCode = 1;
+    process.disconnect();
+  },
+);

@@ -1,0 +1,196 @@
+import type { Clock } from "../clock";
+import type {
+  RateLimitStore,
+  StoreBlockRequest,
+  StoreCancelRequest,
+  StoreCommitRequest,
+  StoreConstrainRequest,
+  StoreReserveRequest,
+  StoreReserveResult,
+  StoreStatus,
+  StoreTarget,
+  WindowSpec,
+} from "../limits/store";
+import { RATE_LIMIT_LUA } from "./rateLimitLua";
+import {
+  type IoRedisClient,
+  ioredisScripts,
+  isScriptRunner,
+  type RedisScriptRunner,
+  taggedKey,
+  withTimeout,
+} from "./scriptRunner";
+
+/** Options of {@link RedisRateLimitStore}. */
+export interface RedisRateLimitStoreOptions {
+  /** An ioredis client (single node or Cluster), or any {@link RedisScriptRunner}. */
+  client: IoRedisClient | RedisScriptRunner;
+  /** Prepended to every key. Default `"autopicker:rl:"`. Use one per environment/application. */
+  keyPrefix?: string;
+  /**
+   * Whose time books the slots. `"server"` (default): Redis `TIME`, so replicas with skewed clocks
+   * still share one timeline; instants are translated to and from the caller's clock on each call.
+   * A {@link Clock}: the caller's `now` is used as is (virtual-time tests, simulations).
+   */
+  clock?: "server" | Clock;
+  /** Every call rejects with `RedisTimeoutError` after this long. Default 250 ms. */
+  timeoutMs?: number;
+  /**
+   * A booking neither committed nor cancelled this long after its start is forgotten (its window
+   * entries stay until they expire), as in `MemoryRateLimitStore`. Default 1 hour.
+   */
+  staleBookingMs?: number;
+}
+
+const SCRIPT_NAME = "ratelimit_v1";
+
+/** The JSON the script decodes for a window (short names keep the payload small). */
+interface WireWindow {
+  n: string;
+  r: 0 | 1;
+  l: number;
+  i: number;
+  c: 0 | 1;
+  p?: readonly number[];
+}
+
+/**
+ * A {@link RateLimitStore} in Redis, shared by every process that uses the same Redis and
+ * `keyPrefix`: the semantics of `MemoryRateLimitStore` (sliding-window logs per dimension, FIFO
+ * bookings, exact earliest start, commit re-stamp, header phantoms, retry-hint blocks), each method
+ * ONE Lua script over the model's keys, so concurrent replicas never double-book. Keys share the
+ * model's `{hash-tag}` (Redis Cluster) and expire a minute after nothing in them matters any more.
+ *
+ * Calls fail (reject) when Redis is unreachable or slow; wrap the store in
+ * `ResilientRateLimitStore` to fall back to a local share of each limit instead.
+ */
+export class RedisRateLimitStore implements RateLimitStore {
+  private readonly runner: RedisScriptRunner;
+  private readonly prefix: string;
+  private readonly clock: Clock | undefined;
+  private readonly timeoutMs: number;
+  private readonly staleMs: number;
+
+  constructor(options: RedisRateLimitStoreOptions) {
+    this.runner = isScriptRunner(options.client) ? options.client : ioredisScripts(options.client);
+    this.prefix = options.keyPrefix ?? "autopicker:rl:";
+    this.clock = options.clock === undefined || options.clock === "server" ? undefined : options.clock;
+    this.timeoutMs = options.timeoutMs ?? 250;
+    this.staleMs = options.staleBookingMs ?? 3_600_000;
+  }
+
+  async reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
+    const payload = {
+      t: req.tokens,
+      mw: Number.isFinite(req.maxWaitMs) ? Math.max(0, req.maxWaitMs) : -1,
+    };
+    const { reply, toCaller } = await this.call("reserve", req.key, req.windows, req.now, payload);
+    const [kind, a = "", b = "", c = ""] = reply;
+    if (kind === "granted") {
+      const waitMs = num(c);
+      // In server time the store's instant is translated into the caller's clock (late by at
+      // most the round trip, never early), which is what `RateLimiter.acquire` sleeps towards.
+      return { kind: "granted", entryId: a, startAt: toCaller(num(b)), waitMs };
+    }
+    if (kind === "wait_too_long") return { kind: "wait_too_long", waitMs: num(a), dimension: b };
+    return { kind: "never_fits", dimension: a, requested: num(b), limit: num(c) };
+  }
+
+  async commit(req: StoreCommitRequest): Promise<void> {
+    const payload =
+      req.actualTokens === undefined ? { id: req.entryId } : { id: req.entryId, a: req.actualTokens };
+    await this.call("commit", req.key, req.windows, req.now, payload);
+  }
+
+  async cancel(req: StoreCancelRequest): Promise<void> {
+    await this.call("cancel", req.key, req.windows, req.now, { id: req.entryId });
+  }
+
+  async constrain(req: StoreConstrainRequest): Promise<void> {
+    await this.call("constrain", req.key, [req.window], req.now, { ra: req.resetAt, rem: req.remaining });
+  }
+
+  async block(req: StoreBlockRequest): Promise<void> {
+    // The request carries no `now`; the caller's clock is the injected one or the system clock.
+    const now = this.clock ? this.clock.now() : Date.now();
+    await this.call("block", req.key, [], now, { u: req.until });
+  }
+
+  async status(req: StoreTarget): Promise<StoreStatus> {
+    const { reply, toCaller } = await this.call("status", req.key, req.windows, req.now, {});
+    const blocked = reply[1] ?? "";
+    const windows = req.windows.map((w, i) => {
+      const used = num(reply[2 + 2 * i] ?? "0");
+      const next = reply[3 + 2 * i] ?? "";
+      return next === "" ? { name: w.name, used } : { name: w.name, used, nextFreeAt: toCaller(num(next)) };
+    });
+    return blocked === "" ? { windows } : { blockedUntil: toCaller(num(blocked)), windows };
+  }
+
+  /** Deletes every key of `model` (tests, or after changing a model's limits for good). */
+  async clear(model: string): Promise<void> {
+    const keys = [this.key(model, "m"), this.key(model, "b"), this.key(model, "q")];
+    await withTimeout(this.runner.run("del_v1", DEL_LUA, keys, []), this.timeoutMs, "clear");
+  }
+
+  private key(model: string, suffix: string): string {
+    return taggedKey(this.prefix, model, suffix);
+  }
+
+  private async call(
+    op: string,
+    model: string,
+    windows: readonly WindowSpec[],
+    now: number,
+    payload: Record<string, unknown>,
+  ): Promise<{ reply: string[]; toCaller: (t: number) => number }> {
+    const keys = [
+      this.key(model, "m"),
+      this.key(model, "b"),
+      this.key(model, "q"),
+      ...windows.map((w) => this.key(model, `w:${w.name}`)),
+    ];
+    const server = this.clock === undefined;
+    const body = JSON.stringify({
+      ...payload,
+      srv: server ? 1 : 0,
+      now,
+      st: Number.isFinite(this.staleMs) ? this.staleMs : -1,
+      w: windows.map(wire),
+    });
+    const sentAt = performance.now();
+    const raw = await withTimeout(
+      this.runner.run(SCRIPT_NAME, RATE_LIMIT_LUA, keys, [op, body]),
+      this.timeoutMs,
+      op,
+    );
+    const reply = (raw as unknown[]).map(String);
+    if (!server) return { reply, toCaller: (t) => t };
+    // The script's last element is its `now`. Caller time at the reply is `now + elapsed`; mapping
+    // server instants through it errs late by the transit time, the safe side for a rate limit.
+    const serverNow = num(reply[reply.length - 1] ?? "0");
+    const callerNow = now + (performance.now() - sentAt);
+    return { reply, toCaller: (t) => (Number.isFinite(t) ? Math.ceil(t - serverNow + callerNow) : t) };
+  }
+}
+
+// Deletes the fixed keys and every window key found through the meta hash's sum fields.
+const DEL_LUA = `
+local fields = redis.call('HKEYS', KEYS[1])
+local base = string.sub(KEYS[1], 1, -2)
+for _, f in ipairs(fields) do
+  if string.sub(f, 1, 2) == 's:' then redis.call('DEL', base .. 'w:' .. string.sub(f, 3)) end
+end
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+`;
+
+function wire(w: WindowSpec): WireWindow {
+  const base = { n: w.name, r: w.unit === "requests" ? 1 : 0, l: w.limit, i: w.intervalMs } as const;
+  return w.kind === "calendar" ? { ...base, c: 1, p: w.periodStarts } : { ...base, c: 0 };
+}
+
+function num(s: string): number {
+  if (s === "inf") return Number.POSITIVE_INFINITY;
+  if (s === "-inf") return Number.NEGATIVE_INFINITY;
+  return Number(s);
+}
