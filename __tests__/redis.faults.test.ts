@@ -9,7 +9,7 @@ import { ChatOpenAI } from "@langchain/openai";
 import type { Redis } from "ioredis";
 import { BudgetManager } from "../src/cost/budgetManager";
 import { periodKey } from "../src/cost/periods";
-import { RateLimiter, rateLimitHeadersFetch } from "../src/limits";
+import { MemoryRateLimitStore, RateLimiter, rateLimitHeadersFetch } from "../src/limits";
 import { AutoPickerChatModel } from "../src/model/AutoPickerChatModel";
 import {
   createRedisClient,
@@ -179,6 +179,55 @@ describeRedis("Redis faults", () => {
     client.disconnect();
     await new Promise((r) => setTimeout(r, 1600));
     await shutdown(port, redis);
+  });
+
+  it("confirm goes to the store that booked: local bookings to the local store, Redis ones fail open", async () => {
+    const shared = new MemoryRateLimitStore();
+    let down = false;
+    const flaky = new Proxy(shared, {
+      get(target, prop, receiver) {
+        const v = Reflect.get(target, prop, receiver);
+        if (typeof v !== "function") return v;
+        return (...args: unknown[]) =>
+          down ? Promise.reject(new Error("connection lost")) : v.apply(target, args);
+      },
+    });
+    const warnings: string[] = [];
+    const make = (onUnavailable: "fail-open" | "fail-closed") =>
+      new ResilientRateLimitStore({
+        store: flaky,
+        failOpenShare: 1,
+        retryIntervalMs: 60_000,
+        onUnavailable,
+        logger: { warn: (m) => warnings.push(m) },
+      });
+    const store = make("fail-open");
+    const windows = [
+      { kind: "sliding" as const, name: "r", unit: "requests" as const, limit: 1, intervalMs: 1000 },
+    ];
+    const t = (now: number) => ({ key: "m", windows, now });
+    const book = async (now: number) => {
+      const r = await store.reserve({ ...t(now), tokens: 1, maxWaitMs: 10_000 });
+      if (r.kind !== "granted") throw new Error(r.kind);
+      return r.entryId;
+    };
+    // Redis up: a late first call pushes the second one back (answered by the shared store).
+    const [r1, r2] = [await book(0), await book(0)];
+    expect([r1.slice(0, 2), r2.slice(0, 2)]).toEqual(["r:", "r:"]);
+    expect(await store.confirm({ ...t(100), entryId: r1 })).toEqual({ ok: true });
+    expect(await store.confirm({ ...t(1000), entryId: r2 })).toEqual({ ok: false, retryAt: 1100 });
+    // Redis down: a Redis booking is not held back (one warning); local bookings confirm locally.
+    down = true;
+    expect(await store.confirm({ ...t(1000), entryId: r2 })).toEqual({ ok: true });
+    expect(warnings).toHaveLength(1);
+    const [l1, l2] = [await book(5000), await book(5000)];
+    expect([l1.slice(0, 2), l2.slice(0, 2)]).toEqual(["l:", "l:"]);
+    expect(await store.confirm({ ...t(5100), entryId: l1 })).toEqual({ ok: true });
+    expect(await store.confirm({ ...t(6000), entryId: l2 })).toEqual({ ok: false, retryAt: 6100 });
+    expect(warnings).toHaveLength(1);
+    // Fail-closed refuses rather than sending unchecked.
+    const closed = make("fail-closed");
+    await expect(closed.confirm({ ...t(0), entryId: "r:1" })).rejects.toBeInstanceOf(RedisUnavailableError);
   });
 
   it("budget: fails open to a local share and copies local spend into Redis on recovery", async () => {

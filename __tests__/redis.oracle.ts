@@ -8,7 +8,7 @@
  * MemoryRateLimitStore factory, and drop its copy of the oracle.
  */
 import fc from "fast-check";
-import { RateLimiter, type RateLimitStore, type ReservationTicket } from "../src/limits";
+import { RateLimiter, type RateLimitStore, type ReservationTicket, type WindowSpec } from "../src/limits";
 import { VirtualClock } from "../src/testing/virtualClock";
 
 /** Builds a fresh, empty store for one property run (staleBookingMs must be infinite). */
@@ -288,6 +288,91 @@ export function limiterProperties(
           },
         ),
         { numRuns: runs.burst },
+      );
+    });
+  });
+}
+
+/** Builds a fresh, empty store for one confirm run; the caller's `now` must be used as is. */
+export type ConfirmStoreFactory = () => RateLimitStore | Promise<RateLimitStore>;
+
+/**
+ * `RateLimitStore.confirm` (check-and-stamp at send time), as in limits.confirm.test.ts: the worked
+ * example, and "whatever the send lags, stamped send times never exceed the limit in any window".
+ */
+export function confirmProperties(label: string, makeStore: ConfirmStoreFactory, numRuns = 150): void {
+  const KEY = "m";
+  const windows = (limit: number, intervalMs: number): WindowSpec[] => [
+    { kind: "sliding", name: "requests", unit: "requests", limit, intervalMs },
+  ];
+  async function book(store: RateLimitStore, w: WindowSpec[], now: number) {
+    const r = await store.reserve({
+      key: KEY,
+      windows: w,
+      now,
+      tokens: 0,
+      maxWaitMs: Number.POSITIVE_INFINITY,
+    });
+    if (r.kind !== "granted") throw new Error(r.kind);
+    return r;
+  }
+  async function confirm(store: RateLimitStore, w: WindowSpec[], now: number, entryId: string) {
+    if (!store.confirm) throw new Error(`${label} has no confirm`);
+    return store.confirm({ key: KEY, windows: w, now, entryId });
+  }
+
+  describe(`confirm on ${label}: check-and-stamp at send time`, () => {
+    it("a call queued behind a batch that left late waits for the batch's real window", async () => {
+      const store = await makeStore();
+      const w = windows(2, 1000);
+      const [a, b, c, d] = [
+        await book(store, w, 0),
+        await book(store, w, 0),
+        await book(store, w, 0),
+        await book(store, w, 0),
+      ];
+      expect([a.startAt, b.startAt, c.startAt, d.startAt]).toEqual([0, 0, 1000, 1000]);
+      // The first batch leaves 100 ms late; the second, on time, must wait for (100, 1100].
+      expect(await confirm(store, w, 100, a.entryId)).toEqual({ ok: true });
+      expect(await confirm(store, w, 100, b.entryId)).toEqual({ ok: true });
+      expect(await confirm(store, w, 1000, c.entryId)).toEqual({ ok: false, retryAt: 1100 });
+      expect(await confirm(store, w, 1100, c.entryId)).toEqual({ ok: true });
+      expect(await confirm(store, w, 1100, d.entryId)).toEqual({ ok: true });
+      // Unknown and closed bookings pass; a retry-hint block answers its end.
+      expect(await confirm(store, w, 1100, "999")).toEqual({ ok: true });
+      const e = await book(store, w, 1100);
+      await store.block({ key: KEY, until: 5000 });
+      expect(await confirm(store, w, e.startAt, e.entryId)).toEqual({ ok: false, retryAt: 5000 });
+      await store.cancel({ key: KEY, windows: w, now: 1100, entryId: e.entryId });
+      expect(await confirm(store, w, 1100, e.entryId)).toEqual({ ok: true });
+    });
+
+    it("property: whatever the send lags, stamped send times never exceed the limit in any window", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.integer({ min: 1, max: 5 }),
+          fc.integer({ min: 50, max: 2000 }),
+          fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 40 }),
+          async (limit, intervalMs, lags) => {
+            const store = await makeStore();
+            const w = windows(limit, intervalMs);
+            const bookings = [];
+            for (const _ of lags) bookings.push(await book(store, w, 0));
+            const pending = bookings.map((b, i) => ({ id: b.entryId, at: b.startAt + lags[i]! }));
+            const sent: number[] = [];
+            while (pending.length > 0) {
+              pending.sort((x, y) => x.at - y.at);
+              const next = pending.shift()!;
+              const r = await confirm(store, w, next.at, next.id);
+              if (r.ok) sent.push(next.at);
+              else pending.push({ id: next.id, at: r.retryAt });
+            }
+            for (const t of sent) {
+              expect(sent.filter((s) => s > t - intervalMs && s <= t).length).toBeLessThanOrEqual(limit);
+            }
+          },
+        ),
+        { numRuns },
       );
     });
   });

@@ -14,7 +14,7 @@ import {
 } from "../src/limits";
 import { RedisRateLimitStore } from "../src/redis";
 import { VirtualClock } from "../src/testing/virtualClock";
-import { limiterProperties } from "./redis.oracle";
+import { confirmProperties, limiterProperties } from "./redis.oracle";
 import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
 
 describeRedis("RedisRateLimitStore", () => {
@@ -42,6 +42,7 @@ describeRedis("RedisRateLimitStore", () => {
 
   // The same properties and run counts as on the memory store (a run takes a few ms on loopback).
   limiterProperties("RedisRateLimitStore", (clock) => makeStore(clock));
+  confirmProperties("RedisRateLimitStore", () => makeStore(new VirtualClock({ autoAdvance: false })));
 
   describe("differential against MemoryRateLimitStore", () => {
     type Op =
@@ -49,6 +50,7 @@ describeRedis("RedisRateLimitStore", () => {
       | { t: "reserve"; tokens: number; maxWaitMs: number }
       | { t: "commit"; pick: number; actual?: number; at: number }
       | { t: "cancel"; pick: number }
+      | { t: "confirm"; pick: number }
       | { t: "constrain"; win: number; remaining: number; resetMs: number }
       | { t: "block"; ms: number }
       | { t: "status" };
@@ -70,9 +72,11 @@ describeRedis("RedisRateLimitStore", () => {
         arbitrary: fc.record({
           t: fc.constant("reserve" as const),
           tokens: fc.integer({ min: 0, max: 600 }),
-          // Finite: with an unbounded wait and no period left, MemoryRateLimitStore grants a start
-          // at Infinity, where the Redis store answers wait_too_long (a known divergence).
-          maxWaitMs: fc.oneof(fc.integer({ min: 0, max: 200_000 }), fc.constant(1e12)),
+          maxWaitMs: fc.oneof(
+            fc.integer({ min: 0, max: 200_000 }),
+            fc.constant(1e12),
+            fc.constant(Number.POSITIVE_INFINITY),
+          ),
         }),
       },
       {
@@ -88,6 +92,8 @@ describeRedis("RedisRateLimitStore", () => {
         ),
       },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), pick: fc.nat() }) },
+      // Send time of an open booking (often late, or early, against its booked start).
+      { weight: 3, arbitrary: fc.record({ t: fc.constant("confirm" as const), pick: fc.nat() }) },
       {
         weight: 1,
         arbitrary: fc.record({
@@ -154,6 +160,8 @@ describeRedis("RedisRateLimitStore", () => {
             answers.push(await store.commit(req));
           } else if (op.t === "cancel" && id !== undefined) {
             answers.push(await store.cancel({ ...target, entryId: id }));
+          } else if (op.t === "confirm" && id !== undefined) {
+            answers.push(await store.confirm!({ ...target, entryId: id }));
           } else if (op.t === "constrain") {
             const window = windows[op.win]!;
             answers.push(

@@ -86,6 +86,36 @@ describeRedis("Redis stores", () => {
       const status = await store.status({ key: "m", windows, now });
       expect(status.windows[0]!.nextFreeAt! - now).toBeGreaterThan(119_000);
     });
+
+    it("in server time, confirm stamps at Redis' TIME and answers retryAt in the caller's clock", async () => {
+      // Caller 10 minutes behind Redis: a confirm sent early (before the queued slot) must be told
+      // to wait until the earlier call's window ends, in the caller's own clock.
+      const store = new RedisRateLimitStore({ client, keyPrefix: next() });
+      const windows = [
+        {
+          kind: "sliding" as const,
+          name: "requests/min",
+          unit: "requests" as const,
+          limit: 1,
+          intervalMs: 60_000,
+        },
+      ];
+      const now = Date.now() - 600_000;
+      const a = await store.reserve({ key: "m", windows, now, tokens: 1, maxWaitMs: 0 });
+      const b = await store.reserve({ key: "m", windows, now, tokens: 1, maxWaitMs: 120_000 });
+      if (a.kind !== "granted" || b.kind !== "granted") throw new Error("not granted");
+      await new Promise((r) => setTimeout(r, 30));
+      const later = now + 30;
+      expect(await store.confirm({ key: "m", windows, now: later, entryId: a.entryId })).toEqual({
+        ok: true,
+      });
+      const early = await store.confirm({ key: "m", windows, now: later, entryId: b.entryId });
+      if (early.ok) throw new Error("confirmed early");
+      // `a` was stamped ~30 ms after its booked start, so `b` now waits ~60.03 s from `now`.
+      expect(early.retryAt - now).toBeGreaterThanOrEqual(60_025);
+      expect(early.retryAt - now).toBeLessThan(60_100);
+      expect(early.retryAt).toBeGreaterThan(b.startAt);
+    });
   });
 
   describe("RedisBudgetStore", () => {

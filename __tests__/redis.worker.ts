@@ -7,6 +7,12 @@ import { ChatOpenAI } from "@langchain/openai";
 import { countTextTokens } from "../src/context";
 import { BudgetManager } from "../src/cost/budgetManager";
 import { RateLimiter, rateLimitHeadersFetch } from "../src/limits";
+import type {
+  StoreConfirmRequest,
+  StoreConfirmResult,
+  StoreReserveRequest,
+  StoreReserveResult,
+} from "../src/limits/store";
 import { AutoPickerChatModel } from "../src/model/AutoPickerChatModel";
 import {
   createRedisClient,
@@ -23,8 +29,6 @@ export type WorkerJob =
       keyPrefix: string;
       baseURL: string;
       model: string;
-      /** An unlimited simulator model for one warm-up call before "ready" (cold first calls take seconds). */
-      warmupModel?: string;
       calls: number;
       limit: { limit: number; intervalMs: number };
       /** The limiter's `arrivalMarginMs` (default: the limiter's own). */
@@ -56,9 +60,37 @@ export interface WorkerResult {
   failed: number;
   warnings: string[];
   errors: string[];
-  /** budget: USD actually settled by this replica. reserve: epoch ms of each granted start. */
+  /** budget: USD actually settled by this replica. reserve: epoch ms each call was sent (confirmed). */
   spentUsd?: number;
   starts?: number[];
+  /** chat: per call, its confirmed send time minus its booked start (ms). */
+  sendLagMs?: number[];
+  /** chat: how many confirms answered "not yet" (a call queued behind one that left late). */
+  confirmWaits?: number;
+}
+
+/** Records, per booking, when it was confirmed (sent) against when it was booked to start. */
+class TimedStore extends ResilientRateLimitStore {
+  readonly lags: number[] = [];
+  waits = 0;
+  private readonly booked = new Map<string, number>();
+
+  override async reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
+    const r = await super.reserve(req);
+    if (r.kind === "granted") this.booked.set(r.entryId, r.startAt);
+    return r;
+  }
+
+  override async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
+    const r = await super.confirm(req);
+    const start = this.booked.get(req.entryId);
+    if (!r.ok) this.waits++;
+    else if (start !== undefined) {
+      this.lags.push(Math.round(req.now - start));
+      this.booked.delete(req.entryId);
+    }
+    return r;
+  }
 }
 
 const job = JSON.parse(process.argv[2] ?? "{}") as WorkerJob;
@@ -70,7 +102,7 @@ async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Prom
   await client.ping();
   // Loads the tokenizer ranks now: a cold first call blocks the event loop for a second or more.
   countTextTokens("warm up", j.model);
-  const store = new ResilientRateLimitStore({
+  const store = new TimedStore({
     store: new RedisRateLimitStore({ client, keyPrefix: j.keyPrefix, timeoutMs: 300 }),
     failOpenShare: j.failOpenShare ?? 0.25,
     retryIntervalMs: 300,
@@ -89,9 +121,8 @@ async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Prom
     ),
     logger: { warn: (m) => warnings.push(m) },
   });
-  if (j.warmupModel) await new AutoPickerChatModel({ primary: openai(j.warmupModel) }).invoke("warm up");
   return async () => {
-    const out: WorkerResult = { ok: 0, failed: 0, warnings, errors: [] };
+    const out: WorkerResult = { ok: 0, failed: 0, warnings, errors: [], sendLagMs: store.lags };
     await Promise.all(
       Array.from({ length: j.calls }, async (_, i) => {
         if (j.spacingMs) await new Promise((r) => setTimeout(r, i * j.spacingMs!));
@@ -105,6 +136,7 @@ async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Prom
       }),
     );
     await client.quit().catch(() => client.disconnect());
+    out.confirmWaits = store.waits;
     return out;
   };
 }
@@ -160,7 +192,8 @@ async function reserve(j: Extract<WorkerJob, { kind: "reserve" }>): Promise<() =
         while (Date.now() < end) {
           const d = await limiter.acquire(j.model, { tokens: 1 }, { maxWaitMs: end - Date.now() });
           if (d.kind !== "granted") break;
-          out.starts!.push(d.startAt);
+          // The send instant (acquire confirmed the booking at the store just now), not the booked one.
+          out.starts!.push(Date.now());
           out.ok++;
           await limiter.commit(d.ticket);
         }

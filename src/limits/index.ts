@@ -11,6 +11,8 @@ export type {
   StoreBlockRequest,
   StoreCancelRequest,
   StoreCommitRequest,
+  StoreConfirmRequest,
+  StoreConfirmResult,
   StoreConstrainRequest,
   StoreReserveRequest,
   StoreReserveResult,

@@ -100,7 +100,10 @@ export class MemoryRateLimitStore implements RateLimitStore {
     }
 
     const waitMs = start - req.now;
-    if (waitMs > req.maxWaitMs) return { kind: "wait_too_long", waitMs, dimension: binding };
+    // No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
+    if (waitMs > req.maxWaitMs || start === Number.POSITIVE_INFINITY) {
+      return { kind: "wait_too_long", waitMs, dimension: binding };
+    }
 
     const seq = ++st.seq;
     const booking: Booking = { id: String(seq), seq, start, tokens: req.tokens, binding, open: true };

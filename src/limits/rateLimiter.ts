@@ -9,7 +9,7 @@ import {
   windowSpecs,
 } from "./dimensions";
 import { MemoryRateLimitStore } from "./memoryStore";
-import type { RateLimitStore, StoreTarget } from "./store";
+import type { RateLimitStore, StoreConfirmResult, StoreTarget } from "./store";
 import type {
   LimiterStatus,
   LimitUnit,
@@ -174,7 +174,14 @@ export class RateLimiter {
     const entryId = this.entryId(ticket);
     if (!this.store.confirm || entryId === undefined) return undefined;
     for (;;) {
-      const r = await this.store.confirm({ ...this.target(model), entryId });
+      let r: StoreConfirmResult;
+      try {
+        r = await this.store.confirm({ ...this.target(model), entryId });
+      } catch (err) {
+        // A fail-closed store refused: give the slot back rather than leave it booked until expiry.
+        await this.cancel(ticket).catch(() => undefined);
+        throw err;
+      }
       if (r.ok) return undefined;
       const now = this.clock.now();
       if (r.retryAt - began > options.maxWaitMs) {

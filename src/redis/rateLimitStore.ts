@@ -4,6 +4,8 @@ import type {
   StoreBlockRequest,
   StoreCancelRequest,
   StoreCommitRequest,
+  StoreConfirmRequest,
+  StoreConfirmResult,
   StoreConstrainRequest,
   StoreReserveRequest,
   StoreReserveResult,
@@ -57,9 +59,10 @@ interface WireWindow {
 /**
  * A {@link RateLimitStore} in Redis, shared by every process that uses the same Redis and
  * `keyPrefix`: the semantics of `MemoryRateLimitStore` (sliding-window logs per dimension, FIFO
- * bookings, exact earliest start, commit re-stamp, header phantoms, retry-hint blocks), each method
- * ONE Lua script over the model's keys, so concurrent replicas never double-book. Keys share the
- * model's `{hash-tag}` (Redis Cluster) and expire a minute after nothing in them matters any more.
+ * bookings, exact earliest start, check-and-stamp at send time, commit re-stamp, header phantoms,
+ * retry-hint blocks), each method ONE Lua script over the model's keys, so concurrent replicas
+ * never double-book. Keys share the model's `{hash-tag}` (Redis Cluster) and expire a minute after
+ * nothing in them matters any more.
  *
  * Calls fail (reject) when Redis is unreachable or slow; wrap the store in
  * `ResilientRateLimitStore` to fall back to a local share of each limit instead.
@@ -100,6 +103,14 @@ export class RedisRateLimitStore implements RateLimitStore {
     const payload =
       req.actualTokens === undefined ? { id: req.entryId } : { id: req.entryId, a: req.actualTokens };
     await this.call("commit", req.key, req.windows, req.now, payload);
+  }
+
+  async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
+    const { reply, toCaller } = await this.call("confirm", req.key, req.windows, req.now, {
+      id: req.entryId,
+    });
+    // A server-time `retryAt` maps into the caller's clock late by at most the round trip.
+    return reply[0] === "retry" ? { ok: false, retryAt: toCaller(num(reply[1] ?? "")) } : { ok: true };
   }
 
   async cancel(req: StoreCancelRequest): Promise<void> {

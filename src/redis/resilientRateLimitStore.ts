@@ -4,6 +4,8 @@ import type {
   StoreBlockRequest,
   StoreCancelRequest,
   StoreCommitRequest,
+  StoreConfirmRequest,
+  StoreConfirmResult,
   StoreConstrainRequest,
   StoreReserveRequest,
   StoreReserveResult,
@@ -109,6 +111,29 @@ export class ResilientRateLimitStore implements RateLimitStore {
 
   async cancel(req: StoreCancelRequest): Promise<void> {
     await this.settle(req, (store, entryId, windows) => store.cancel({ ...req, entryId, windows }));
+  }
+
+  /**
+   * Confirms with the store that booked the call. A local (`l:`) booking asks the local store; a
+   * Redis (`r:`) one asks Redis, and while Redis is unavailable answers `{ ok: true }` (fail-open:
+   * the booking stands at its booked time, as without `confirm`) or, fail-closed, rejects.
+   */
+  async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
+    const via = req.entryId.slice(0, 2);
+    const entryId = req.entryId.slice(2);
+    if (via === "l:") {
+      return this.local.confirm
+        ? this.local.confirm({ ...req, entryId, windows: this.scaled(req.windows) })
+        : { ok: true };
+    }
+    const confirm = this.shared.confirm?.bind(this.shared);
+    if (via !== "r:" || !confirm) return { ok: true };
+    return (
+      await this.route(
+        () => confirm({ ...req, entryId }),
+        async () => ({ ok: true }) as const,
+      )
+    ).value;
   }
 
   async constrain(req: StoreConstrainRequest): Promise<void> {
