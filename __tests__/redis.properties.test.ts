@@ -14,8 +14,8 @@ import {
 } from "../src/limits";
 import { RedisRateLimitStore } from "../src/redis";
 import { VirtualClock } from "../src/testing/virtualClock";
-import { confirmProperties, limiterProperties } from "./redis.oracle";
 import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
+import { confirmProperties, limiterProperties } from "./support/limiterProperties";
 
 describeRedis("RedisRateLimitStore", () => {
   let client: Redis;

@@ -1,15 +1,12 @@
 /**
- * The limiter's property tests (copied from limits.properties.test.ts and parameterised by store):
- * (1) no window of any dimension ever holds more than its limit, (2) every start is the earliest
- * the limits allow, (3) bookings queue FIFO and never share a slot. Each fast-check run gets a
- * fresh store from `makeStore`.
- *
- * Proposal for the lead: make limits.properties.test.ts call {@link limiterProperties} with a
- * MemoryRateLimitStore factory, and drop its copy of the oracle.
+ * The limiter's property tests, parameterised by store so the memory store and the Redis store
+ * are held to the same brute-force oracle: (1) no window of any dimension ever holds more than its
+ * limit, (2) every start is the earliest the limits allow, (3) bookings queue FIFO and never share
+ * a slot. Each fast-check run gets a fresh store from `makeStore`.
  */
 import fc from "fast-check";
-import { RateLimiter, type RateLimitStore, type ReservationTicket, type WindowSpec } from "../src/limits";
-import { VirtualClock } from "../src/testing/virtualClock";
+import { RateLimiter, type RateLimitStore, type ReservationTicket, type WindowSpec } from "../../src/limits";
+import { VirtualClock } from "../../src/testing/virtualClock";
 
 /** Builds a fresh, empty store for one property run (staleBookingMs must be infinite). */
 export type StoreFactory = (clock: VirtualClock) => RateLimitStore | Promise<RateLimitStore>;
