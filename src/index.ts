@@ -1,6 +1,12 @@
 export { type Clock, systemClock } from "./clock";
 export * from "./context";
 export * from "./cost";
+export {
+  type CreateFromEnvOptions,
+  createAutoPickerFromEnv,
+  type EnvProvider,
+  type EnvSelection,
+} from "./env/createFromEnv";
 export * from "./errors";
 export * from "./limits";
 export {
