@@ -20,7 +20,10 @@ import { WindowLog } from "./windowLog";
 interface Booking {
   readonly id: string;
   seq: number;
+  /** Where its entries stand: the booked start, or the real send time after `confirm`. */
   start: number;
+  /** The start it was booked for. Queue order and staleness go by this, which never moves. */
+  readonly bookedAt: number;
   readonly tokens: number;
   /** The constraint that decided its start, reported to callers queued behind it. */
   readonly binding: string;
@@ -106,7 +109,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
     }
 
     const seq = ++st.seq;
-    const booking: Booking = { id: String(seq), seq, start, tokens: req.tokens, binding, open: true };
+    const booking: Booking = {
+      id: String(seq),
+      seq,
+      start,
+      bookedAt: start,
+      tokens: req.tokens,
+      binding,
+      open: true,
+    };
     for (const w of req.windows) this.log(st, w).insert(start, seq, costOn(w.unit, req.tokens));
     st.open.set(booking.id, booking);
     st.queue.push(booking);
@@ -258,7 +269,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const staleBefore = now - this.staleBookingMs;
     while (st.queueHead < st.queue.length) {
       const b = st.queue[st.queueHead]!;
-      if (b.open && b.start >= staleBefore) break;
+      if (b.open && b.bookedAt >= staleBefore) break;
       if (b.open) this.close(st, b);
       st.queueHead++;
     }
