@@ -6,6 +6,8 @@ export default defineConfig({
     "testing/index": "src/testing/index.ts",
     "langfuse/index": "src/langfuse/index.ts",
     "redis/index": "src/redis/index.ts",
+    "simulate/index": "src/simulate/index.ts",
+    "simulate/cli": "src/simulate/cli.ts",
   },
   format: ["esm", "cjs"],
   dts: true,

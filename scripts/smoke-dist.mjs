@@ -5,7 +5,7 @@ const require = createRequire(import.meta.url);
 const esm = await import("../dist/index.js");
 const cjs = require("../dist/index.cjs");
 const subpaths = {};
-for (const sub of ["testing", "langfuse", "redis"]) {
+for (const sub of ["testing", "langfuse", "redis", "simulate"]) {
   subpaths[`esm:${sub}`] = await import(`../dist/${sub}/index.js`);
   subpaths[`cjs:${sub}`] = require(`../dist/${sub}/index.cjs`);
 }
@@ -22,4 +22,8 @@ for (const file of ["../dist/index.js", "../dist/index.cjs"]) {
 for (const name of ["AutoPickerChatModel", "systemClock"]) {
   if (!(name in esm) || !(name in cjs)) throw new Error(`${name} missing from the ESM or CJS build`);
 }
+// The bin runs from the built file.
+const { execFileSync } = await import("node:child_process");
+const help = execFileSync(process.execPath, [new URL("../dist/simulate/cli.js", import.meta.url).pathname, "--help"], { encoding: "utf8" });
+if (!/simulate/.test(help)) throw new Error("autopicker --help printed no usage");
 console.log(`dist ok: ${Object.keys(esm).length} exports (ESM), ${Object.keys(cjs).length} (CJS)`);

@@ -1,0 +1,191 @@
+import { formatDuration, formatPercent, formatUsd, trailingWindowSeries, waitHistogram } from "./metrics";
+import { limitText } from "./summary";
+import { barChart, escapeXml, lineChart, PALETTE, stackedBars } from "./svg";
+import { comparisonRows } from "./table";
+import type { ModelOutcome, ScenarioResult, SimulationResult } from "./types";
+
+const MINUTE = 60_000;
+const FAILED_COLOR = "#999999";
+/** Per-configuration bars use one neutral colour so they are not mistaken for a model's. */
+const SCENARIO_COLOR = "#4C566A";
+
+/**
+ * A self-contained HTML report (inline CSS and SVG; no scripts, no network): the comparison table,
+ * served-by and cost charts across configurations, and per configuration each model's request
+ * (and token) rate over time against its limits plus the wait-time distribution.
+ */
+export function renderHtmlReport(result: SimulationResult): string {
+  const w = result.workload;
+  const shape =
+    w.arrivalsPerMinute !== undefined
+      ? `${w.arrivalsPerMinute} arrivals per minute`
+      : `at most ${w.concurrency} in flight`;
+  const modelNames = result.scenarios[0]?.models.map((m) => m.name) ?? [];
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeXml(result.title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${escapeXml(result.title)}</h1>
+<p class="meta">${w.calls} calls, ${escapeXml(shape)}, ~${w.promptTokens} prompt + ${w.outputTokens} output tokens each.
+Simulated in virtual time with the real AutoPickerChatModel and LangChain clients against a local provider simulator; generated ${escapeXml(result.generatedAt)}.</p>
+<h2>Models</h2>
+${modelsTable(result.scenarios[0]?.models ?? [])}
+<h2>Configurations side by side</h2>
+${comparisonTable(result.scenarios)}
+<div class="charts">
+${servedByChart(result.scenarios, modelNames)}
+${barChart({
+  kind: "cost",
+  title: "Cost per configuration",
+  bars: result.scenarios.map((s) => ({ label: s.name, value: s.costUsd, color: SCENARIO_COLOR })),
+  formatValue: formatUsd,
+  yLabel: "USD",
+})}
+</div>
+${result.scenarios.map((s) => scenarioSection(s)).join("\n")}
+<p class="meta">Latency is release-to-answer in virtual time (waits plus each model's configured latency). Provider 429s are the rejections the simulated providers sent; HTTP requests include retries and fallback calls.</p>
+</body>
+</html>
+`;
+}
+
+function comparisonTable(scenarios: readonly ScenarioResult[]): string {
+  const { headers, rows } = comparisonRows(scenarios);
+  const head = headers.map((h) => `<th>${escapeXml(h)}</th>`).join("");
+  const body = rows
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeXml(c)}</th>` : `<td>${escapeXml(c)}</td>`)).join("")}</tr>`,
+    )
+    .join("\n");
+  return `<table id="comparison"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
+}
+
+function modelsTable(models: readonly ModelOutcome[]): string {
+  const rows = models
+    .map(
+      (m) =>
+        `<tr><th>${escapeXml(m.name)}</th><td>${m.isPrimary ? "primary" : "fallback"}</td><td>${escapeXml(limitText(m.limits))}</td><td>${m.knownToPicker ? "given" : "learned from headers"}</td></tr>`,
+    )
+    .join("\n");
+  return `<table id="models"><thead><tr><th>model</th><th>role</th><th>provider limits</th><th>limits for the picker</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+}
+
+function servedByChart(scenarios: readonly ScenarioResult[], modelNames: readonly string[]): string {
+  return stackedBars({
+    kind: "served-by",
+    title: "Who served the calls (fallback rate)",
+    rows: scenarios.map((s) => ({
+      label: s.name,
+      segments: [
+        ...s.models.map((m) => ({
+          label: m.name,
+          value: m.served,
+          color: PALETTE[modelNames.indexOf(m.name) % PALETTE.length]!,
+        })),
+        { label: "failed", value: s.failed, color: FAILED_COLOR },
+      ],
+    })),
+  });
+}
+
+function scenarioSection(s: ScenarioResult): string {
+  const xMax = Math.max(s.makespanMs, MINUTE);
+  const charts: string[] = [];
+  s.models.forEach((m, i) => {
+    const color = PALETTE[i % PALETTE.length]!;
+    if (m.providerRequests === 0) {
+      charts.push(`<p class="note">${escapeXml(m.name)}: no requests.</p>`);
+      return;
+    }
+    charts.push(
+      lineChart({
+        kind: "requests",
+        title: `${m.name}: requests in the trailing minute`,
+        series: [
+          {
+            label: "requests/min",
+            color,
+            points: trailingWindowSeries(
+              m.arrivals.map((t) => [t, 1] as const),
+              MINUTE,
+            ),
+          },
+        ],
+        references:
+          m.limits.requestsPerMinute !== undefined
+            ? [
+                {
+                  label: `limit ${m.limits.requestsPerMinute} rpm`,
+                  value: m.limits.requestsPerMinute,
+                  color: "#D55E00",
+                },
+              ]
+            : [],
+        xMax,
+        formatX: formatDuration,
+        yLabel: "requests / 60 s",
+      }),
+    );
+    if (m.limits.tokensPerMinute !== undefined) {
+      charts.push(
+        lineChart({
+          kind: "tokens",
+          title: `${m.name}: tokens in the trailing minute`,
+          series: [
+            { label: "tokens/min (billed)", color, points: trailingWindowSeries(m.tokenArrivals, MINUTE) },
+          ],
+          references: [
+            {
+              label: `limit ${m.limits.tokensPerMinute} tpm`,
+              value: m.limits.tokensPerMinute,
+              color: "#D55E00",
+            },
+          ],
+          xMax,
+          formatX: formatDuration,
+          yLabel: "tokens / 60 s",
+        }),
+      );
+    }
+  });
+  charts.push(
+    barChart({
+      kind: "wait-histogram",
+      title: "Total wait per call",
+      bars: waitHistogram(s.records.map((r) => r.waitMs)).map((b) => ({ label: b.label, value: b.count })),
+      formatValue: (v) => String(v),
+      yLabel: "calls",
+    }),
+  );
+  const errors = Object.entries(s.errors)
+    .map(([e, n]) => `${escapeXml(e)} ${n}`)
+    .join(", ");
+  const reasons = Object.entries(s.fallbackReasons)
+    .map(([r, n]) => `${escapeXml(r)} ${n}`)
+    .join(", ");
+  return `<section class="scenario" data-scenario="${escapeXml(s.name)}">
+<h2>${escapeXml(s.name)}</h2>
+<p class="meta">max wait ${s.settings.maxWaitSeconds} s, ${s.settings.maxRetries} retries, backoff ×${s.settings.backoffBase}.
+Primary ${formatPercent(s.primaryShare)}, fallback ${formatPercent(s.fallbackShare)}${reasons ? ` (fallback events: ${reasons})` : ""}, ${s.failed} failed${errors ? ` (${errors})` : ""};
+${s.callsThatWaited} calls waited (mean ${formatDuration(s.wait.mean)}, p99 ${formatDuration(s.wait.p99)}); ${s.provider429s} provider 429s; cost ${formatUsd(s.costUsd)}; makespan ${formatDuration(s.makespanMs)}.</p>
+<div class="charts">
+${charts.join("\n")}
+</div>
+</section>`;
+}
+
+const CSS = `
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1340px; color: #222; padding: 0 16px; }
+h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+.meta, .note { color: #555; font-size: 13px; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; } thead th { background: #f5f5f5; }
+tbody th, #models td { text-align: left; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; }
+.charts svg { border: 1px solid #eee; background: #fff; }
+`;

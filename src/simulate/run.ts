@@ -1,0 +1,183 @@
+import { CostTrackingCallbackHandler } from "../cost";
+import type { Pricing } from "../cost/pricing";
+import { AutoPickerChatModel } from "../model/AutoPickerChatModel";
+import type { ModelEntry } from "../model/types";
+import { ProviderSimulator, type SimModelConfig } from "../testing/simulator";
+import { VirtualClock } from "../testing/virtualClock";
+import { clientFor } from "./clients";
+import { type ResolvedConfig, type ResolvedModel, type ResolvedScenario, resolveConfig } from "./config";
+import { distribution } from "./metrics";
+import { fixedLengthResponder } from "./prompt";
+import type { CallRecord, ModelOutcome, ScenarioResult, SimulationConfig, SimulationResult } from "./types";
+import { runWorkload } from "./workload";
+
+/** Options of {@link simulate}. */
+export interface SimulateOptions {
+  /** Called when a scenario starts and when it ends. */
+  onScenario?: (event: { scenario: string; phase: "start" | "end"; index: number; total: number }) => void;
+}
+
+/**
+ * Runs the workload once per scenario with the real `AutoPickerChatModel` and the real LangChain
+ * clients against a local {@link ProviderSimulator}, in virtual time (minutes of rate limiting take
+ * about a second), and measures who served, waits, fallbacks, 429s, latency and cost.
+ *
+ * @example
+ * ```ts
+ * const result = await simulate({
+ *   models: [{ model: "gpt-4o-mini", limits: { requestsPerMinute: 60 } }, { model: "gemini-2.5-flash" }],
+ *   workload: { calls: 300, concurrency: 50 },
+ *   compare: ["wait-first", "fallback-first"],
+ * });
+ * ```
+ */
+export async function simulate(
+  config: SimulationConfig,
+  options: SimulateOptions = {},
+): Promise<SimulationResult> {
+  const resolved = resolveConfig(config);
+  const scenarios: ScenarioResult[] = [];
+  for (const [index, scenario] of resolved.scenarios.entries()) {
+    const total = resolved.scenarios.length;
+    options.onScenario?.({ scenario: scenario.name, phase: "start", index, total });
+    scenarios.push(await runScenario(resolved, scenario));
+    options.onScenario?.({ scenario: scenario.name, phase: "end", index, total });
+  }
+  return {
+    title: resolved.title,
+    workload: resolved.workload,
+    scenarios,
+    generatedAt: new Date().toISOString(),
+  };
+}
+
+/** One scenario in a fresh world: its own clock, simulator, picker and cost tracker. */
+async function runScenario(config: ResolvedConfig, scenario: ResolvedScenario): Promise<ScenarioResult> {
+  const wallStart = Date.now();
+  const clock = new VirtualClock();
+  const sim = new ProviderSimulator({
+    clock,
+    models: Object.fromEntries(config.models.map((m) => [m.model, simModel(m)])),
+    responder: fixedLengthResponder(config.workload.outputTokens),
+    count429s: config.count429s,
+  });
+  await sim.start();
+  try {
+    const entries: ModelEntry[] = await Promise.all(
+      config.models.map(async (m) => ({
+        model: await clientFor(m, sim, config.workload.outputTokens),
+        name: m.name,
+        ...(m.knownToPicker && Object.keys(m.limits).length > 0 ? { limits: { ...m.limits } } : {}),
+        ...(m.pricing ? { pricing: m.pricing } : {}),
+      })),
+    );
+    const quiet = { warn: () => undefined };
+    const picker = new AutoPickerChatModel({
+      primary: entries[0]!,
+      fallbacks: entries.slice(1),
+      clock,
+      logger: quiet,
+      ...scenario.settings,
+    });
+    const cost = new CostTrackingCallbackHandler({
+      clock,
+      pricing: pricingOverrides(config.models),
+      logger: quiet,
+    });
+    const start = clock.now();
+    const latency = new Map(config.models.map((m) => [m.name, m.latencyMs]));
+    const records = await runWorkload({
+      picker,
+      clock,
+      workload: config.workload,
+      latencyMs: (name) => latency.get(name) ?? 0,
+      callbacks: [cost],
+    });
+    const usage = cost.getUsageStats();
+    const models = config.models.map((m, i): ModelOutcome => {
+      const s = sim.stats(m.model);
+      const byModel = usage.byModel[m.name] ?? usage.byModel[m.model];
+      return {
+        name: m.name,
+        provider: m.provider,
+        isPrimary: i === 0,
+        limits: m.limits,
+        knownToPicker: m.knownToPicker,
+        served: records.filter((r) => r.servedBy === m.name).length,
+        providerRequests: s.requests,
+        provider429s: s.rateLimited,
+        arrivals: s.arrivals.map((t) => t - start),
+        tokenArrivals: records
+          .filter((r) => r.servedBy === m.name && r.answeredAt !== undefined)
+          .map((r): [number, number] => [r.answeredAt!, r.tokens]),
+        costUsd: byModel?.costUsd ?? 0,
+        inputTokens: s.inputTokens,
+        outputTokens: s.outputTokens,
+      };
+    });
+    return summarize(scenario, records, models, usage.total.costUsd, usage.total.unpricedRequests, wallStart);
+  } finally {
+    await sim.stop();
+  }
+}
+
+function summarize(
+  scenario: ResolvedScenario,
+  records: CallRecord[],
+  models: ModelOutcome[],
+  costUsd: number,
+  unpricedCalls: number,
+  wallStart: number,
+): ScenarioResult {
+  const calls = records.length;
+  const ok = records.filter((r) => r.servedBy !== undefined);
+  const primary = models[0]!.name;
+  const primaryServed = ok.filter((r) => r.servedBy === primary).length;
+  const fallbackReasons: Record<string, number> = {};
+  for (const r of records)
+    for (const reason of r.fallbackReasons) fallbackReasons[reason] = (fallbackReasons[reason] ?? 0) + 1;
+  const errors: Record<string, number> = {};
+  for (const r of records) if (r.error) errors[errorClass(r.error)] = (errors[errorClass(r.error)] ?? 0) + 1;
+  return {
+    name: scenario.name,
+    settings: scenario.settings,
+    calls,
+    succeeded: ok.length,
+    failed: calls - ok.length,
+    errors,
+    primaryShare: calls ? primaryServed / calls : 0,
+    fallbackShare: calls ? (ok.length - primaryServed) / calls : 0,
+    fallbackEvents: records.reduce((s, r) => s + r.fallbacks, 0),
+    fallbackReasons,
+    latency: distribution(ok.map((r) => r.latencyMs)),
+    wait: distribution(records.map((r) => r.waitMs)),
+    callsThatWaited: records.filter((r) => r.waits > 0).length,
+    provider429s: models.reduce((s, m) => s + m.provider429s, 0),
+    providerRequests: models.reduce((s, m) => s + m.providerRequests, 0),
+    costUsd,
+    unpricedCalls,
+    makespanMs: records.reduce((m, r) => Math.max(m, r.finishedAt), 0),
+    wallMs: Date.now() - wallStart,
+    models,
+    records,
+  };
+}
+
+/** `"AllModelsFailedError: ..."` -> `"AllModelsFailedError"`. */
+function errorClass(message: string): string {
+  return /^([A-Za-z]\w*):/.exec(message)?.[1] ?? "Error";
+}
+
+function simModel(m: ResolvedModel): SimModelConfig {
+  return { provider: m.provider, ...m.limits };
+}
+
+function pricingOverrides(models: readonly ResolvedModel[]): Record<string, Pricing> {
+  const out: Record<string, Pricing> = {};
+  for (const m of models) {
+    if (!m.pricing) continue;
+    out[m.name] = m.pricing;
+    out[m.model] = m.pricing;
+  }
+  return out;
+}
