@@ -16,6 +16,7 @@ import type { Runnable } from "@langchain/core/runnables";
 import type { LimitWindow } from "../src/limits";
 import type { SimModelConfig, SimStats } from "../src/testing";
 import { GEMINI, gemini, OPENAI, openai, type PickerOptions, picker } from "./lib/clients";
+import { findGateway, type Gateway, portkeyModel, startGateway } from "./lib/portkey";
 import { RecordingLimiter } from "./lib/probe";
 import { type RemoteSim, startRemoteSim } from "./lib/remoteSim";
 import { percent, percentile, ratio, seconds, sleep, table } from "./lib/stats";
@@ -250,10 +251,25 @@ async function warmUp(sim: RemoteSim): Promise<void> {
   await sleep(100);
 }
 
+/** The local Portkey gateway, when installed (optional: see `lib/portkey.ts`); else why not. */
+async function portkeyGateway(): Promise<Gateway | string> {
+  const install = findGateway();
+  if (typeof install === "string") return install;
+  try {
+    return await startGateway(install);
+  } catch (error) {
+    return `the gateway did not start: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
+
 async function knownLimits(): Promise<string> {
   const sim = await startRemoteSim(simModels(WINDOW_MS));
+  const gateway = await portkeyGateway();
   try {
     await warmUp(sim);
+    // The gateway initialises lazily: its first request takes about a second.
+    if (typeof gateway !== "string")
+      await portkeyModel(gateway, sim, { attempts: 0, fallback: false }).invoke("warm-up");
     const limits = { windows: windows(WINDOW_MS) };
     const contenders: Contender[] = [
       {
@@ -269,6 +285,26 @@ async function knownLimits(): Promise<string> {
         name: "(c′) ChatOpenAI (maxRetries 0).withFallbacks([gemini])",
         build: (s) => ({ model: openai(s, { maxRetries: 0 }).withFallbacks([gemini(s)]) }),
       },
+      ...(typeof gateway === "string"
+        ? []
+        : [
+            {
+              name: `(d) Portkey gateway ${gateway.install.version}: retry 3 (1/2/4 s) → fallback gemini`,
+              build: (s: RemoteSim) => ({ model: portkeyModel(gateway, s, { attempts: 3, fallback: true }) }),
+            },
+            {
+              name: `(d′) Portkey gateway ${gateway.install.version}: retry 5 (1/2/4/8/16 s), no fallback`,
+              build: (s: RemoteSim) => ({
+                model: portkeyModel(gateway, s, { attempts: 5, fallback: false }),
+              }),
+            },
+            {
+              name: `(d″) Portkey gateway ${gateway.install.version}: retry 3 + use_retry_after_header → fallback gemini`,
+              build: (s: RemoteSim) => ({
+                model: portkeyModel(gateway, s, { attempts: 3, fallback: true, useRetryAfter: true }),
+              }),
+            },
+          ]),
     ];
     const results: BurstResult[] = [];
     for (const c of contenders) results.push(await burst(sim, c, CALLS, WINDOW_MS));
@@ -288,6 +324,15 @@ async function knownLimits(): Promise<string> {
       `perfect scheduler shows about ${seconds(minimum + LATENCY_MS)} / ${seconds(minimum)}).`,
       "Latencies are release-to-answer per call. (c) and (c′) differ only in the primary's retries:",
       "with LangChain's defaults the fallback is reached only after 7 failed attempts.",
+      typeof gateway === "string"
+        ? `Portkey gateway rows (d): skipped, ${gateway}.`
+        : [
+            "(d) rows: `ChatOpenAI` (`maxRetries: 0`, so only the gateway retries) → the open-source Portkey",
+            "gateway run locally on 127.0.0.1 → the simulator (`custom_host`), with an `x-portkey-config`",
+            "`retry.attempts` on the primary (Portkey's backoff: 1 s × 2^n, no jitter; status list 429/5xx)",
+            "and, where named, `strategy: fallback` to the simulator's Gemini model.",
+            portkeyStderr(gateway),
+          ].join("\n"),
       "",
       "Package (a), evidence:",
       pickerDiagnosis(results[0]!),
@@ -296,8 +341,22 @@ async function knownLimits(): Promise<string> {
       "",
     ].join("\n");
   } finally {
+    if (typeof gateway !== "string") await gateway.stop();
     await sim.stop();
   }
+}
+
+/** The distinct errors the gateway logged during the bursts, if any (e.g. its Retry-After path). */
+function portkeyStderr(gateway: Gateway): string {
+  const counts = new Map<string, number>();
+  for (const line of gateway.stderrLines()) {
+    if (!/error/i.test(line)) continue;
+    const key = line.trim().slice(0, 160);
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  if (counts.size === 0) return "The gateway logged no errors.";
+  const top = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 3);
+  return `The gateway logged: ${top.map(([line, n]) => `${n}× \`${line}\``).join("; ")}.`;
 }
 
 async function unknownLimits(): Promise<string> {

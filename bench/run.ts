@@ -6,11 +6,13 @@
  * in its section instead of losing the others. Children print markdown on stdout (captured here)
  * and progress on stderr (passed through).
  */
+
 import { spawn } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { cpus, loadavg, platform, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
+import { findGateway } from "./lib/portkey";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUTPUT = `${ROOT}BENCHMARKS.md`;
@@ -102,6 +104,18 @@ const SECTIONS: Section[] = [
       "Time to decide whether a prompt fits a model's context window, before every call. How to read: medians per " +
       "decision; *cold* = strings never seen, *turn* = previous history plus one new message (an agent step), " +
       "*warm* = the identical prompt again.",
+  },
+  {
+    title: "Portkey gateway against a real minute (bench/portkey.ts)",
+    script: "bench/portkey.ts",
+    intro:
+      "The Portkey gateway (optional: `npm i --prefix /tmp/portkey --ignore-scripts @portkey-ai/gateway@1.15.2`, then " +
+      "`PORTKEY_GATEWAY_DIR=/tmp/portkey npm run bench`), run on loopback with its retry and fallback config, against " +
+      "the same simulator with an unscaled 60-second window, next to this package.",
+    skip: async () => {
+      const found = findGateway();
+      return typeof found === "string" ? found : undefined;
+    },
   },
   {
     title: "Redis store (bench/redis.ts)",
