@@ -2,7 +2,15 @@ import { HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
 import { createAgent } from "langchain";
 import { z } from "zod";
-import { BudgetManager, type CostRecord, CostTrackingCallbackHandler } from "../src/cost";
+import { TokenEstimator } from "../src/context";
+import {
+  BudgetManager,
+  type CostRecord,
+  CostTrackingCallbackHandler,
+  MICROS_PER_USD,
+  PriceBook,
+  usdToMicrosCeil,
+} from "../src/cost";
 import { BudgetExceededError } from "../src/errors";
 import type { DecisionTrail } from "../src/model/types";
 import { startWorld } from "./support/picker";
@@ -26,6 +34,12 @@ const picker = (extra: Parameters<World["picker"]>[0] = {}) =>
     fallbacks: [w.openai(SMALL, { maxTokens: 50 })],
     ...extra,
   });
+
+/** What the picker reserves for one "hi" on `model` (maxTokens 50): the exact input estimate, priced by the catalog. */
+function reservationUsd(model: string): number {
+  const inputTokens = new TokenEstimator().estimate([new HumanMessage("hi")], { model });
+  return new PriceBook().price(`openai/${model}`, { inputTokens, outputTokens: 50 })!.total;
+}
 
 describe("cost-aware routing", () => {
   it("per-call preference: `cost` picks the cheaper model, `quality` the better one", async () => {
@@ -62,12 +76,9 @@ describe("cost-aware routing", () => {
 
   it("50 concurrent calls against a budget that allows 10 never overspend (block mode)", async () => {
     const handler = new CostTrackingCallbackHandler();
-    // Reserve exactly what a call is estimated to cost, then allow 10 of them.
-    const probe = picker();
-    const estimate = (
-      probe as unknown as { router: { d: { budget: { estimate: (...a: unknown[]) => number } } } }
-    ).router.d.budget.estimate(probe.entries[0]!, 12, 50);
-    const budget = new BudgetManager({ dailyLimitUsd: estimate * 10 + 1e-9, mode: "block", clock: w.clock });
+    // Exactly 10 reservations fit (reservations round up to whole micro-dollars).
+    const limitUsd = (10 * usdToMicrosCeil(reservationUsd(BIG))) / MICROS_PER_USD;
+    const budget = new BudgetManager({ dailyLimitUsd: limitUsd, mode: "block", clock: w.clock });
     const llm = picker({ budget, fallbacks: [] });
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, () => llm.invoke([new HumanMessage("hi")], { callbacks: [handler] })),
@@ -80,15 +91,17 @@ describe("cost-aware routing", () => {
     expect(ok).toBeLessThanOrEqual(10);
     expect(ok + blocked).toBe(50);
     expect(w.sim.stats(BIG).requests).toBe(ok);
-    expect(handler.getUsageStats().total.costUsd).toBeLessThanOrEqual(estimate * 10 + 1e-9);
+    expect(handler.getUsageStats().total.costUsd).toBeLessThanOrEqual(limitUsd);
   });
 
   it("downgrade mode switches to the cheaper model when the budget cannot afford the primary", async () => {
-    const probe = picker();
-    const bigCost = (
-      probe as unknown as { router: { d: { budget: { estimate: (...a: unknown[]) => number } } } }
-    ).router.d.budget.estimate(probe.entries[0]!, 12, 50);
-    const budget = new BudgetManager({ dailyLimitUsd: bigCost / 2, mode: "downgrade", clock: w.clock });
+    // Enough for one call on the cheap model, not on the primary.
+    expect(reservationUsd(SMALL)).toBeLessThan(reservationUsd(BIG) / 2);
+    const budget = new BudgetManager({
+      dailyLimitUsd: reservationUsd(BIG) / 2,
+      mode: "downgrade",
+      clock: w.clock,
+    });
     const log: string[] = [];
     const res = await picker({ budget }).invoke("hi", {
       callbacks: [

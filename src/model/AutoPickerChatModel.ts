@@ -210,12 +210,9 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     );
   }
 
+  /** The primary's LangSmith params: what the call is expected to use before routing decides. */
   override getLsParams(options: this["ParsedCallOptions"]): LangSmithParams {
-    const primary = this.entries[0]!.model;
-    return {
-      ...primary.getLsParams(options as never),
-      ls_model_name: primary.getLsParams(options as never).ls_model_name,
-    };
+    return this.entries[0]!.model.getLsParams(options as never);
   }
 
   override invocationParams(_options?: this["ParsedCallOptions"]): Record<string, unknown> {
@@ -317,7 +314,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         runManager,
         (entry, msgs, signal) =>
           entry.model._generate(msgs, this.innerOptions(entry, options, signal), runManager),
-        this.choiceFor(options, runManager),
+        options.autopicker ?? {},
       );
     } catch (error) {
       return this.handleFailure(error, messages);
@@ -351,7 +348,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
           const first = await rest.next();
           return { first, rest };
         },
-        this.choiceFor(options, runManager),
+        options.autopicker ?? {},
       );
     } catch (error) {
       const result = await this.handleFailure(error, messages);
@@ -406,13 +403,6 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     options?: AutoPickerCallOptions,
   ): AsyncGenerator<AIMessageChunk> {
     return super._streamIterator(input, withRouting(options));
-  }
-
-  private choiceFor(
-    options: this["ParsedCallOptions"],
-    _runManager?: CallbackManagerForLLMRun,
-  ): CallPreference {
-    return options.autopicker ?? {};
   }
 
   private innerOptions(
