@@ -23,6 +23,11 @@ export {
   type RateLimitFallbackEvent,
   type RateLimitWaitEvent,
 } from "./model/events";
+export {
+  MemoryModelHealthStore,
+  type ModelHealthStore,
+  type SharedModelHealth,
+} from "./model/healthStore";
 export type {
   AllFailedContext,
   AutoPickerChatModelInput,

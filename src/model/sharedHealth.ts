@@ -1,7 +1,7 @@
 import type { Clock } from "../clock";
-import type { ModelHealthStore } from "../redis/health";
 import type { FallbackReason } from "../retry/policy";
 import type { ModelHealth } from "./health";
+import type { ModelHealthStore } from "./healthStore";
 import type { AutoPickerLogger } from "./types";
 
 /** How long a replica trusts what it last read of shared health before asking again. */

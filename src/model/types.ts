@@ -4,10 +4,10 @@ import type { Clock } from "../clock";
 import type { AlertMonitor, BudgetManager } from "../cost";
 import type { AttemptRecord } from "../errors";
 import type { ModelLimits, RateLimiter, Tier } from "../limits";
-import type { ModelHealthStore } from "../redis/health";
 import type { JitterMode } from "../retry/backoff";
 import type { CircuitState } from "../retry/circuitBreaker";
 import type { FallbackReason } from "../retry/policy";
+import type { ModelHealthStore } from "./healthStore";
 import type { TaskRoute } from "./ordering";
 
 /** Per-1M-token USD prices that override the built-in price data for one model. */
