@@ -1,5 +1,5 @@
-import type { DecisionTrail } from "../src/model/types";
 import { MemoryModelHealthStore, type ModelHealthStore } from "../src/model/healthStore";
+import type { DecisionTrail } from "../src/model/types";
 import { GEMINI_NAME, OPENAI, OPENAI_NAME, startWorld } from "./support/picker";
 
 const served = (m: { response_metadata: Record<string, unknown> }) =>
