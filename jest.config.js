@@ -7,8 +7,13 @@ export default {
     "^.+\\.ts$": [
       "ts-jest",
       {
-        isolatedModules: true,
-        tsconfig: { module: "commonjs", moduleResolution: "node", esModuleInterop: true, target: "ES2022" },
+        tsconfig: {
+          module: "commonjs",
+          moduleResolution: "node",
+          esModuleInterop: true,
+          target: "ES2022",
+          isolatedModules: true,
+        },
       },
     ],
   },

@@ -11,7 +11,12 @@ export default defineConfig({
   },
   format: ["esm", "cjs"],
   dts: true,
-  sourcemap: true,
+  // No sourcemaps: they would point at src/, which is not published, and the unminified dist
+  // already reads as the source does.
+  sourcemap: false,
+  // Shared chunks in CJS too, so every entry sees the same classes (one `AutoPickerError`,
+  // one `RateLimiter`): without it each CJS entry bundles its own copy and `instanceof` fails.
+  splitting: true,
   clean: true,
   target: "node20",
   // Peers and optional integrations stay external so users get a single copy of each.

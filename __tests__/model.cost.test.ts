@@ -78,7 +78,13 @@ describe("cost-aware routing", () => {
     const handler = new CostTrackingCallbackHandler();
     // Exactly 10 reservations fit (reservations round up to whole micro-dollars).
     const limitUsd = (10 * usdToMicrosCeil(reservationUsd(BIG))) / MICROS_PER_USD;
-    const budget = new BudgetManager({ dailyLimitUsd: limitUsd, mode: "block", clock: w.clock });
+    const warnings: string[] = [];
+    const budget = new BudgetManager({
+      dailyLimitUsd: limitUsd,
+      mode: "block",
+      clock: w.clock,
+      logger: { warn: (m) => warnings.push(m) },
+    });
     const llm = picker({ budget, fallbacks: [] });
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, () => llm.invoke([new HumanMessage("hi")], { callbacks: [handler] })),
@@ -92,15 +98,20 @@ describe("cost-aware routing", () => {
     expect(ok + blocked).toBe(50);
     expect(w.sim.stats(BIG).requests).toBe(ok);
     expect(handler.getUsageStats().total.costUsd).toBeLessThanOrEqual(limitUsd);
+    // One warning per kind and period, not one per blocked call.
+    expect(warnings.filter((m) => /would be exceeded/.test(m))).toHaveLength(1);
+    expect(warnings.filter((m) => /80% used/.test(m))).toHaveLength(1);
   });
 
   it("downgrade mode switches to the cheaper model when the budget cannot afford the primary", async () => {
     // Enough for one call on the cheap model, not on the primary.
     expect(reservationUsd(SMALL)).toBeLessThan(reservationUsd(BIG) / 2);
+    const warnings: string[] = [];
     const budget = new BudgetManager({
       dailyLimitUsd: reservationUsd(BIG) / 2,
       mode: "downgrade",
       clock: w.clock,
+      logger: { warn: (m) => warnings.push(m) },
     });
     const log: string[] = [];
     const res = await picker({ budget }).invoke("hi", {
@@ -114,6 +125,7 @@ describe("cost-aware routing", () => {
     expect(served(res)).toBe(`openai/${SMALL}`);
     expect(log).toContain("rate_limit_fallback:budget");
     expect(w.sim.stats(BIG).requests).toBe(0);
+    expect(warnings).toEqual([expect.stringMatching(/would be exceeded.*mode "downgrade"/)]);
   });
 
   it("a multi-step agent's per-run cost equals the sum of its calls, priced as the model that served", async () => {

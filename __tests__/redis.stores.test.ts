@@ -10,6 +10,7 @@ import {
   RedisRateLimitStore,
 } from "../src/redis";
 import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
+import { describeRedisServer, PrivateRedis } from "./support/redisServer";
 
 describeRedis("Redis stores", () => {
   let client: Redis;
@@ -49,15 +50,6 @@ describeRedis("Redis stores", () => {
         expect(ttl).toBeGreaterThan(100_000);
         expect(ttl).toBeLessThanOrEqual(125_000); // the limiter pads windows slightly
       }
-    });
-
-    it("reloads the script after SCRIPT FLUSH (NOSCRIPT) without failing the call", async () => {
-      const limiter = new RateLimiter({ store: new RedisRateLimitStore({ client, keyPrefix: next() }) });
-      limiter.configure("m", { requestsPerMinute: 2 });
-      expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("granted");
-      await client.script("FLUSH");
-      expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("granted");
-      expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("wait_too_long");
     });
 
     it("in server time, returns starts, blocks and next-free instants in the caller's clock", async () => {
@@ -215,5 +207,29 @@ describeRedis("Redis stores", () => {
       await store.markUnavailable("other", now - 1, "quota_exhausted");
       expect(await store.get("other")).toEqual({});
     });
+  });
+});
+
+// SCRIPT FLUSH acts on the whole server: only on a private one, never on REDIS_URL.
+describeRedisServer("RedisRateLimitStore on a private redis-server", () => {
+  let server: PrivateRedis;
+  let client: Redis;
+  beforeAll(async () => {
+    server = await PrivateRedis.start();
+    client = connect(server.url);
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client.quit();
+    await server.stop();
+  });
+
+  it("reloads the script after SCRIPT FLUSH (NOSCRIPT) without failing the call", async () => {
+    const limiter = new RateLimiter({ store: new RedisRateLimitStore({ client, keyPrefix: "flush:" }) });
+    limiter.configure("m", { requestsPerMinute: 2 });
+    expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("granted");
+    await client.script("FLUSH");
+    expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("granted");
+    expect((await limiter.reserve("m", { tokens: 1 }, { maxWaitMs: 0 })).kind).toBe("wait_too_long");
   });
 });

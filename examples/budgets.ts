@@ -3,8 +3,8 @@
  * `npx tsx examples/budgets.ts` (simulator).
  */
 import { ChatOpenAI } from "@langchain/openai";
-import { AutoPickerChatModel, BudgetManager, type DecisionTrail } from "../src/index";
-import { ProviderSimulator } from "../src/testing";
+import { AutoPickerChatModel, BudgetManager, type DecisionTrail } from "langchain-autopicker";
+import { ProviderSimulator } from "langchain-autopicker/testing";
 
 async function main(): Promise<void> {
   const sim = new ProviderSimulator({

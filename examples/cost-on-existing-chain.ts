@@ -5,8 +5,8 @@
 import { StringOutputParser } from "@langchain/core/output_parsers";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { ChatOpenAI } from "@langchain/openai";
-import { CostTrackingCallbackHandler } from "../src/index";
-import { ProviderSimulator } from "../src/testing";
+import { CostTrackingCallbackHandler } from "langchain-autopicker";
+import { ProviderSimulator } from "langchain-autopicker/testing";
 
 async function main(): Promise<void> {
   const sim = process.env.OPENAI_API_KEY

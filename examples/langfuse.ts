@@ -15,16 +15,16 @@ import { ChatGoogleGenerativeAI } from "@langchain/google-genai";
 import { ChatOpenAI } from "@langchain/openai";
 import { LangfuseClient } from "@langfuse/client";
 import { createAgent } from "langchain";
-import { z } from "zod";
-import { AutoPickerChatModel } from "../src";
+import { AutoPickerChatModel } from "langchain-autopicker";
 import {
   AutoPickerLangfuseHandler,
   type FakeLangfuseServer,
   fallbackReport,
   setupLangfuseTracing,
   startFakeLangfuseServer,
-} from "../src/langfuse";
-import { ProviderSimulator } from "../src/testing";
+} from "langchain-autopicker/langfuse";
+import { ProviderSimulator } from "langchain-autopicker/testing";
+import { z } from "zod";
 
 const realLangfuse = Boolean(process.env.LANGFUSE_PUBLIC_KEY && process.env.LANGFUSE_SECRET_KEY);
 const fake: FakeLangfuseServer | undefined = realLangfuse ? undefined : await startFakeLangfuseServer();

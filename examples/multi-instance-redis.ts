@@ -8,17 +8,15 @@
  * key prefix; nothing else is shared.
  */
 import { ChatOpenAI } from "@langchain/openai";
-import { BudgetManager } from "../src/cost/budgetManager";
-import { RateLimiter, rateLimitHeadersFetch } from "../src/limits";
-import { AutoPickerChatModel } from "../src/model/AutoPickerChatModel";
+import { AutoPickerChatModel, BudgetManager, RateLimiter, rateLimitHeadersFetch } from "langchain-autopicker";
 import {
   createRedisClient,
   RedisBudgetStore,
   RedisRateLimitStore,
   ResilientBudgetStore,
   ResilientRateLimitStore,
-} from "../src/redis";
-import { ProviderSimulator } from "../src/testing";
+} from "langchain-autopicker/redis";
+import { ProviderSimulator } from "langchain-autopicker/testing";
 
 const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const keyPrefix = `autopicker-example:${Date.now()}:`;
@@ -83,5 +81,18 @@ await Promise.all(
 const stats = sim.stats("gpt-4o-mini");
 console.log(`\n${stats.served} served, ${stats.rateLimited} rate-limited (429) by the provider.`);
 console.log(`Budget left today (shared): $${(await replicas[0]!.budget.remaining()).day?.toFixed(4)}`);
+
+// An example should leave nothing behind: delete this run's keys (rate-limit logs expire within
+// minutes, but budget keys live for the day and month they count).
+const admin = createRedisClient(REDIS_URL);
+let cursor = "0";
+let deleted = 0;
+do {
+  const [next, keys] = await admin.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 500);
+  cursor = next;
+  if (keys.length > 0) deleted += await admin.unlink(...keys);
+} while (cursor !== "0");
+console.log(`Removed this example's ${deleted} Redis keys.`);
+await admin.quit();
 await Promise.all(replicas.map((r) => r.close()));
 await sim.stop();

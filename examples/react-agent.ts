@@ -12,7 +12,6 @@ import { tool } from "@langchain/core/tools";
 import { ChatGoogleGenerativeAI } from "@langchain/google-genai";
 import { ChatOpenAI } from "@langchain/openai";
 import { createAgent } from "langchain";
-import { z } from "zod";
 import {
   AutoPickerChatModel,
   CostTrackingCallbackHandler,
@@ -21,8 +20,9 @@ import {
   type RateLimitFallbackEvent,
   type RateLimitWaitEvent,
   rateLimitHeadersFetch,
-} from "../src/index";
-import { ProviderSimulator } from "../src/testing";
+} from "langchain-autopicker";
+import { ProviderSimulator } from "langchain-autopicker/testing";
+import { z } from "zod";
 
 const TASKS = 8;
 const started = Date.now();

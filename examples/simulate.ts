@@ -1,10 +1,18 @@
 /**
  * Capacity planning before spending money: compare picker configurations on a simulated workload
- * and write an HTML report. `npx tsx examples/simulate.ts [report.html]` (simulator, virtual time).
+ * and write an HTML report. `npx tsx examples/simulate.ts [report.html]` (simulator, virtual time;
+ * the report goes to the temp dir unless you name a file).
  * The same from the command line: `autopicker simulate --config examples/simulate.json --out report.html`.
  */
 import { readFileSync, writeFileSync } from "node:fs";
-import { renderHtmlReport, renderTextSummary, type SimulationConfig, simulate } from "../src/simulate";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import {
+  renderHtmlReport,
+  renderTextSummary,
+  type SimulationConfig,
+  simulate,
+} from "langchain-autopicker/simulate";
 
 async function main(): Promise<void> {
   const config = JSON.parse(
@@ -14,7 +22,8 @@ async function main(): Promise<void> {
     onScenario: (e) => e.phase === "start" && console.error(`simulating ${e.scenario}...`),
   });
   console.log(renderTextSummary(result));
-  const out = process.argv[2] ?? "autopicker-simulation.html";
+  // Default to the temp dir: running an example should not leave files in your checkout.
+  const out = process.argv[2] ?? join(tmpdir(), "autopicker-simulation.html");
   writeFileSync(out, renderHtmlReport(result));
   console.log(`Report: ${out}`);
 }

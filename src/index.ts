@@ -28,6 +28,7 @@ export {
   type ModelHealthStore,
   type SharedModelHealth,
 } from "./model/healthStore";
+export { getDecisionTrail } from "./model/trail";
 export type {
   AllFailedContext,
   AutoPickerChatModelInput,

@@ -151,4 +151,6 @@ export interface DecisionTrail {
   /** Provider-qualified id the cost handler prices by ("openai/gpt-4o-mini"). */
   price_model?: string;
   pricing?: EntryPricing;
+  /** Set when every model failed and `onAllFailed` supplied the answer (`model` is then "none"). */
+  degraded?: boolean;
 }

@@ -3,8 +3,6 @@
  * here), restarted, slow. Fail-open keeps calls flowing with one warning per outage and resumes
  * sharing when Redis is back; fail-closed refuses calls; nothing rejects unhandled.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { createConnection, createServer } from "node:net";
 import { ChatOpenAI } from "@langchain/openai";
 import type { Redis } from "ioredis";
 import { BudgetManager } from "../src/cost/budgetManager";
@@ -20,55 +18,15 @@ import {
   ResilientRateLimitStore,
 } from "../src/redis";
 import { ProviderSimulator } from "../src/testing/simulator";
-import { connect, describeRedis, uniquePrefix } from "./redis.support";
+import { connect, uniquePrefix } from "./redis.support";
+import { describeRedisServer, freePort, PrivateRedis } from "./support/redisServer";
 
 jest.setTimeout(30_000);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  const { port } = server.address() as { port: number };
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-/** Sends one inline command over a raw socket; resolves with the reply ("" if none). */
-function rawCommand(port: number, command: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: "127.0.0.1" }, () => socket.write(`${command}\r\n`));
-    let reply = "";
-    socket.on("data", (d) => {
-      reply += d.toString();
-      socket.end();
-    });
-    socket.on("error", () => resolve(""));
-    socket.on("close", () => resolve(reply));
-  });
-}
-
-/** A throwaway redis-server on `port` (no persistence). */
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    "redis-server",
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-    { stdio: "ignore" },
-  );
-  for (let i = 0; i < 100 && !(await rawCommand(port, "PING")).startsWith("+PONG"); i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return child;
-}
-
-/** SHUTDOWN NOSAVE, then waits for the server process to exit. */
-async function shutdown(port: number, child: ChildProcess): Promise<void> {
-  await rawCommand(port, "SHUTDOWN NOSAVE");
-  if (child.exitCode === null) await new Promise((r) => child.once("exit", r));
-}
 
 const unhandled: unknown[] = [];
 const onUnhandled = (e: unknown) => unhandled.push(e);
 
-describeRedis("Redis faults", () => {
+describeRedisServer("Redis faults", () => {
   const model = "gpt-4o-mini";
   let sim: ProviderSimulator;
   const prefix = uniquePrefix("faults");
@@ -135,14 +93,13 @@ describeRedis("Redis faults", () => {
   });
 
   it("killed mid-run and restarted: every call succeeds, one warning, sharing resumes", async () => {
-    const port = await freePort();
-    let redis = await startRedis(port);
-    const client = createRedisClient(`redis://127.0.0.1:${port}`, { connectTimeout: 200 });
+    const redis = await PrivateRedis.start();
+    const client = createRedisClient(redis.url, { connectTimeout: 200 });
     const { llm, warnings, infos, store } = picker(client);
     const results: string[] = [];
     for (let i = 0; i < 30; i++) {
-      if (i === 10) await shutdown(port, redis);
-      if (i === 20) redis = await startRedis(port);
+      if (i === 10) await redis.stop();
+      if (i === 20) await redis.start();
       await llm.invoke(`call ${i}`).then(
         () => results.push("ok"),
         (e: unknown) => results.push(String(e)),
@@ -154,19 +111,18 @@ describeRedis("Redis faults", () => {
     expect(infos.some((m) => /answers again/.test(m))).toBe(true);
     expect(store.degraded).toBe(false);
     // The restarted (empty) Redis holds bookings again: sharing resumed.
-    const probe = connect(`redis://127.0.0.1:${port}`);
+    const probe = connect(redis.url);
     await probe.connect();
     expect((await probe.keys(`${prefix}*`)).length).toBeGreaterThan(0);
     probe.disconnect();
     await client.quit();
-    await shutdown(port, redis);
+    await redis.stop();
   });
 
   it("slow Redis (CLIENT PAUSE): calls time out to the local share instead of waiting", async () => {
-    const port = await freePort();
-    const redis = await startRedis(port);
-    const client = createRedisClient(`redis://127.0.0.1:${port}`);
-    const admin = connect(`redis://127.0.0.1:${port}`);
+    const redis = await PrivateRedis.start();
+    const client = createRedisClient(redis.url);
+    const admin = connect(redis.url);
     await admin.connect();
     const { llm, warnings } = picker(client);
     await llm.invoke("warm");
@@ -178,7 +134,7 @@ describeRedis("Redis faults", () => {
     admin.disconnect();
     client.disconnect();
     await new Promise((r) => setTimeout(r, 1600));
-    await shutdown(port, redis);
+    await redis.stop();
   });
 
   it("confirm goes to the store that booked: local bookings to the local store, Redis ones fail open", async () => {
@@ -231,9 +187,8 @@ describeRedis("Redis faults", () => {
   });
 
   it("budget: fails open to a local share and copies local spend into Redis on recovery", async () => {
-    const port = await freePort();
-    let redis = await startRedis(port);
-    const client = createRedisClient(`redis://127.0.0.1:${port}`, { connectTimeout: 200 });
+    const redis = await PrivateRedis.start();
+    const client = createRedisClient(redis.url, { connectTimeout: 200 });
     const warnings: string[] = [];
     const manager = new BudgetManager({
       dailyLimitUsd: 1,
@@ -256,14 +211,14 @@ describeRedis("Redis faults", () => {
       return ok;
     };
     expect(await spend(2)).toBe(2); // $0.10 in Redis
-    await shutdown(port, redis);
+    await redis.stop();
     // Local share: 50% of $1; reserving $0.10 and settling $0.05 each: 9 fit ($0.45 + 0.10 <= 0.50).
     expect(await spend(20)).toBe(9);
     expect(warnings).toHaveLength(1);
-    redis = await startRedis(port);
+    await redis.start();
     await new Promise((r) => setTimeout(r, 300)); // the client reconnects
     await spend(1);
-    const probe = connect(`redis://127.0.0.1:${port}`);
+    const probe = connect(redis.url);
     await probe.connect();
     const key = `${prefix}{budget}:${periodKey("day", Date.now())}`;
     // Redis was empty after the restart: it now holds the outage's $0.45 plus the new $0.05. A
@@ -273,6 +228,6 @@ describeRedis("Redis faults", () => {
     expect([500_000, 600_000]).toContain(value);
     probe.disconnect();
     await client.quit();
-    await shutdown(port, redis);
+    await redis.stop();
   });
 });

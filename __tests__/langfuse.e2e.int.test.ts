@@ -1,11 +1,10 @@
 import { execFile } from "node:child_process";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { LangfuseClient } from "@langfuse/client";
 import { type FakeLangfuseServer, startFakeLangfuseServer } from "../src/langfuse/fakeLangfuseServer";
 import { fallbackReport, type ObservationSource } from "../src/langfuse/report";
+import { freePort } from "./support/net";
 import { GEMINI, GEMINI_NAME, OPENAI, OPENAI_NAME, startWorld } from "./support/picker";
 
 const run = promisify(execFile);
@@ -124,14 +123,6 @@ describe("end to end: real LangfuseSpanProcessor exporting OTLP/HTTP to a local 
     expect(out.shutdownMs).toBeLessThan(1500); // bounded by flushTimeoutMs, not the exporter's retries
   }, 60_000);
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe("fallbackReport over hand-made API pages", () => {
   const at = (s: number) => new Date(Date.UTC(2026, 10, 1, 0, 0, s)).toISOString();

@@ -1,0 +1,101 @@
+/**
+ * Private `redis-server` processes for tests that need server-wide commands (SCRIPT FLUSH,
+ * SHUTDOWN, CLIENT PAUSE, DEBUG SLEEP) or kill Redis on purpose. Those commands must never reach
+ * the server `REDIS_URL` names: it may be the user's, or shared by other applications. Each server
+ * here listens on a free port of 127.0.0.1, keeps nothing on disk and is stopped by the test.
+ */
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { freePort, rawCommand } from "./net";
+
+export { freePort } from "./net";
+
+function findBinary(): string | undefined {
+  const configured = process.env.REDIS_SERVER_BIN ?? "redis-server";
+  try {
+    execFileSync(configured, ["--version"], { stdio: "ignore", timeout: 3000 });
+    return configured;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `redis-server` binary (`REDIS_SERVER_BIN`, else from PATH), if there is one. */
+export const redisServerBinary = findBinary();
+
+if (!redisServerBinary) {
+  if (process.env.CI === "true") {
+    throw new Error(
+      "CI needs redis-server on PATH (or REDIS_SERVER_BIN) for the private-server Redis tests.",
+    );
+  }
+  console.warn(
+    "Skipping private-server Redis tests: no redis-server binary (install redis or set REDIS_SERVER_BIN).",
+  );
+}
+
+/** `describe`, or `describe.skip` when there is no redis-server binary outside CI. */
+export const describeRedisServer: jest.Describe = redisServerBinary ? describe : describe.skip;
+
+/** One private redis-server. `stop()` shuts it down; `start()` again on the same port restarts it. */
+export class PrivateRedis {
+  private child: ChildProcess | undefined;
+
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {}
+
+  /** Starts a server on `port` (default: a free one) and waits until it answers PING. */
+  static async start(options: { port?: number; args?: readonly string[] } = {}): Promise<PrivateRedis> {
+    const server = new PrivateRedis(options.port ?? (await freePort()), options.args ?? []);
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** (Re)starts the process on the same port. */
+  async start(): Promise<void> {
+    if (!redisServerBinary) throw new Error("no redis-server binary");
+    const child = spawn(
+      redisServerBinary,
+      [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        ...this.extraArgs,
+      ],
+      { stdio: "ignore" },
+    );
+    this.child = child;
+    for (let i = 0; i < 200; i++) {
+      if ((await rawCommand(this.port, "PING")).startsWith("+PONG")) return;
+      if (child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error(`redis-server did not start on port ${this.port}`);
+  }
+
+  /** SHUTDOWN NOSAVE, then waits for the process to exit. Safe to call twice. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    await rawCommand(this.port, "SHUTDOWN NOSAVE");
+    if (child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+        child.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+}
