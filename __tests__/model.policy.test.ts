@@ -27,10 +27,10 @@ describe("decision policy, one row at a time (real clients against the simulator
     expect(w.clock.now() - t0).toBe(10_000);
     expect(trailOf(res).waited_ms).toBe(10_000);
     expect(llm.stats).toMatchObject({
-      primary_requests: 1,
-      fallback_requests: 0,
-      rate_limit_waits: 2,
-      total_wait_seconds: 10,
+      primaryRequests: 1,
+      fallbackRequests: 0,
+      rateLimitWaits: 2,
+      totalWaitSeconds: 10,
     });
   });
 
@@ -187,7 +187,7 @@ describe("decision policy, one row at a time (real clients against the simulator
     expect((await llm.getProviderStatus())[0]!.circuit.state).toBe("open");
     const log = new EventLog();
     expect(trailOf(await llm.invoke("2", { callbacks: [log] })).model).toBe(GEMINI_NAME);
-    expect(log.named("rate_limit_fallback")[0]).toMatchObject({ reason: "circuit_open" });
+    expect(log.named("error_fallback")[0]).toMatchObject({ reason: "circuit_open" });
     expect(requests(OPENAI)).toBe(2);
     await w.clock.advance(30_000);
     expect(trailOf(await llm.invoke("3")).model).toBe(OPENAI_NAME);

@@ -7,10 +7,32 @@ export type AutoPickerErrorCode =
   | "config"
   | "all_models_failed"
   | "context_window_exceeded"
-  | "budget_exceeded";
+  | "budget_exceeded"
+  | "redis_unavailable"
+  | "redis_timeout";
+
+/** Marks our errors across duplicate installs of this package (where `instanceof` fails). */
+const BRAND = Symbol.for("langchain-autopicker.error");
 
 export abstract class AutoPickerError extends Error {
   abstract readonly code: AutoPickerErrorCode;
+
+  static {
+    Object.defineProperty(AutoPickerError.prototype, BRAND, { value: true });
+  }
+}
+
+/**
+ * Whether `error` is one of this package's errors, even when it comes from another copy of the
+ * package (two versions in node_modules, ESM and CJS side by side), where `instanceof` says no.
+ */
+export function isAutoPickerError(error: unknown): error is AutoPickerError {
+  return (
+    typeof error === "object" &&
+    error !== null &&
+    (error as Record<symbol, unknown>)[BRAND] === true &&
+    typeof (error as { code?: unknown }).code === "string"
+  );
 }
 
 /** Bad configuration: thrown at construction, before any request is sent. */
@@ -19,7 +41,7 @@ export class AutoPickerConfigError extends AutoPickerError {
   override name = "AutoPickerConfigError";
 }
 
-/** One attempt on one model, as recorded in the decision trail. */
+/** One attempt on one model (in the decision trail it travels as `TrailAttempt`, in snake_case). */
 export interface AttemptRecord {
   model: string;
   /** What happened: `ok`, an error kind, or why the model was skipped without a request. */

@@ -15,13 +15,26 @@ export {
 } from "./model/AutoPickerChatModel";
 export { deriveName } from "./model/entries";
 export {
+  type AttemptFailedEvent,
+  AUTOPICKER_EVENT_NAMES,
+  type AutoPickerEventName,
+  BUDGET_FALLBACK,
+  type CircuitStateChangeEvent,
   CONTEXT_LENGTH_FALLBACK,
-  type ContextLengthFallbackEvent,
+  type ContextLengthFallbackPayload,
+  type Disposable,
+  ERROR_FALLBACK,
+  type FailedEvent,
   type FallbackEvent,
+  type FallbackEventName,
+  type FallbackPayload,
+  fallbackEventName,
   RATE_LIMIT_FALLBACK,
   RATE_LIMIT_WAIT,
-  type RateLimitFallbackEvent,
-  type RateLimitWaitEvent,
+  type RateLimitWaitPayload,
+  type ServedEvent,
+  type WaitCause,
+  type WaitEvent,
 } from "./model/events";
 export {
   MemoryModelHealthStore,
@@ -40,6 +53,8 @@ export type {
   ModelEntry,
   ModelStats,
   ProviderStatus,
+  TrailAttempt,
+  TrailPricing,
 } from "./model/types";
 export type { JitterMode } from "./retry/backoff";
 export type { CircuitState } from "./retry/circuitBreaker";

@@ -10,7 +10,13 @@ import {
   type LangSmithParams,
   type ToolChoice,
 } from "@langchain/core/language_models/chat_models";
-import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from "@langchain/core/messages";
+import {
+  AIMessage,
+  AIMessageChunk,
+  type BaseMessage,
+  mergeUsageMetadata,
+  type UsageMetadata,
+} from "@langchain/core/messages";
 import { JsonOutputKeyToolsParser } from "@langchain/core/output_parsers/openai_tools";
 import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { type Runnable, RunnableMap, RunnablePassthrough } from "@langchain/core/runnables";
@@ -22,12 +28,23 @@ import { AllModelsFailedError, AutoPickerConfigError } from "../errors";
 import { RateLimiter } from "../limits";
 import { BudgetGate } from "./budgetGate";
 import { type ResolvedEntry, resolveEntries } from "./entries";
+import { EventHub } from "./eventHub";
+import type {
+  AttemptFailedEvent,
+  CircuitStateChangeEvent,
+  Disposable,
+  FailedEvent,
+  FallbackEvent,
+  ServedEvent,
+  WaitEvent,
+} from "./events";
 import { ModelHealth } from "./health";
 import { type CallPreference, preferenceFromMetadata } from "./ordering";
-import { Router, RoutingFailure, type Served } from "./router";
+import { type RouteOutcome, Router } from "./router";
 import { SharedHealthSync } from "./sharedHealth";
 import { StatsRecorder } from "./stats";
 import { ToolOptionsConverter } from "./toolOptions";
+import { degradedTrail } from "./trail";
 import type {
   AutoPickerChatModelInput,
   AutoPickerLogger,
@@ -74,8 +91,8 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   readonly rateLimiter: RateLimiter;
   readonly clock: Clock;
   private readonly estimator = new TokenEstimator();
+  private readonly events: EventHub;
   private readonly recorder: StatsRecorder;
-  private readonly health = new Map<string, ModelHealth>();
   private readonly router: Router;
   private readonly toolOptions = new ToolOptionsConverter();
   private readonly onAllFailed: AutoPickerChatModelInput["onAllFailed"];
@@ -104,25 +121,32 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
 
     this.clock = fields.clock ?? systemClock;
     const logger = fields.logger ?? defaultLogger;
+    this.events = new EventHub(logger);
+    const events = this.events;
     this.entries = resolveEntries([fields.primary, ...(fields.fallbacks ?? [])], {
       tier: fields.tier,
       keepInnerRetries: fields.keepInnerRetries ?? false,
-    });
-    this.rateLimiter = fields.rateLimiter ?? new RateLimiter({ clock: this.clock });
-    for (const e of this.entries) {
-      this.rateLimiter.configure(e.name, e.limits);
-      this.health.set(
-        e.name,
+      health: (model) =>
         new ModelHealth(this.clock, {
           failureThreshold: fields.circuitBreaker?.failureThreshold,
           cooldownMs:
             fields.circuitBreaker?.cooldownSeconds === undefined
               ? undefined
               : fields.circuitBreaker.cooldownSeconds * 1000,
+          onStateChange: (state) => events.emit("circuitStateChange", { model, state }),
         }),
-      );
+    });
+    this.rateLimiter = fields.rateLimiter ?? new RateLimiter({ clock: this.clock });
+    for (const e of this.entries) this.rateLimiter.configure(e.name, e.limits);
+    this.recorder = new StatsRecorder(
+      this.entries.map((e) => e.name),
+      events,
+    );
+    const alerts = fields.alerts;
+    if (alerts) {
+      events.on("served", (e) => alerts.recordRequest({ model: e.model, fallback: !e.primary }));
+      events.on("wait", (e) => alerts.recordWait(e.waitMs));
     }
-    this.recorder = new StatsRecorder(this.entries.map((e) => e.name));
     this.onAllFailed = fields.onAllFailed;
     const defaultOutputTokens = fields.defaultOutputTokens ?? 1024;
     if (!Number.isInteger(defaultOutputTokens) || defaultOutputTokens < 0) {
@@ -150,29 +174,29 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       }
     }
     this.router = new Router({
-      entries: [...this.entries],
-      shared: new SharedHealthSync(fields.healthStore, this.clock, logger),
-      budget: new BudgetGate(fields.budget, logger),
-      alerts: fields.alerts,
-      tasks: fields.tasks ?? {},
-      fallbackOrder,
-      defaultOutputTokens,
-      health: this.health,
+      entries: this.entries,
       limiter: this.rateLimiter,
       estimator: this.estimator,
-      stats: this.recorder,
+      budget: new BudgetGate(fields.budget, logger),
+      shared: new SharedHealthSync(fields.healthStore, this.clock, logger),
+      events,
       clock: this.clock,
-      contextStrategy,
-      quotaCooldownMs: positive(fields.quotaCooldownSeconds ?? 3600, "quotaCooldownSeconds") * 1000,
       logger,
-      policy: {
-        maxRetries,
-        maxWaitMs: maxWaitSeconds * 1000,
-        backoff: {
-          baseMs: positive(fields.backoffInitialSeconds ?? 1, "backoffInitialSeconds") * 1000,
-          factor: backoffBase,
-          capMs: positive(fields.backoffMaxSeconds ?? 60, "backoffMaxSeconds") * 1000,
-          jitter: fields.jitter ?? "full",
+      settings: {
+        tasks: fields.tasks ?? {},
+        fallbackOrder,
+        defaultOutputTokens,
+        contextStrategy,
+        quotaCooldownMs: positive(fields.quotaCooldownSeconds ?? 3600, "quotaCooldownSeconds") * 1000,
+        policy: {
+          maxRetries,
+          maxWaitMs: maxWaitSeconds * 1000,
+          backoff: {
+            baseMs: positive(fields.backoffInitialSeconds ?? 1, "backoffInitialSeconds") * 1000,
+            factor: backoffBase,
+            capMs: positive(fields.backoffMaxSeconds ?? 60, "backoffMaxSeconds") * 1000,
+            jitter: fields.jitter ?? "full",
+          },
         },
       },
     });
@@ -182,9 +206,39 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return "autopicker";
   }
 
-  /** Counters with the design documents' names (a copy). */
+  /** Counters since the picker was built (a copy); see {@link AutoPickerStats} for the names. */
   get stats(): AutoPickerStats {
     return this.recorder.snapshot();
+  }
+
+  /** Before every sleep (a limit, a provider hint, backoff). Returns a handle to stop listening. */
+  onWait(listener: (event: WaitEvent) => void): Disposable {
+    return this.events.on("wait", listener);
+  }
+
+  /** Whenever a call leaves one model for the next, with the reason. */
+  onFallback(listener: (event: FallbackEvent) => void): Disposable {
+    return this.events.on("fallback", listener);
+  }
+
+  /** After every failed attempt, whether or not the call then retries or falls back. */
+  onAttemptFailed(listener: (event: AttemptFailedEvent) => void): Disposable {
+    return this.events.on("attemptFailed", listener);
+  }
+
+  /** When a model's circuit breaker opens, half-opens or closes. */
+  onCircuitStateChange(listener: (event: CircuitStateChangeEvent) => void): Disposable {
+    return this.events.on("circuitStateChange", listener);
+  }
+
+  /** When a call got its answer (before usage is settled). */
+  onServed(listener: (event: ServedEvent) => void): Disposable {
+    return this.events.on("served", listener);
+  }
+
+  /** When no model could answer a call. */
+  onFailed(listener: (event: FailedEvent) => void): Disposable {
+    return this.events.on("failed", listener);
   }
 
   /** Each model's health now: rate-limit blocks, circuit state, known quota outages. */
@@ -192,7 +246,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     const now = this.clock.now();
     return Promise.all(
       this.entries.map(async (e) => {
-        const health = this.health.get(e.name)!;
+        const health = e.health;
         const limiter = await this.rateLimiter.status(e.name);
         const circuit = health.breaker.state;
         const unavailable = health.unavailable;
@@ -305,20 +359,17 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
     options.signal?.throwIfAborted();
-    this.recorder.request();
-    let served: Served<ChatResult>;
-    try {
-      served = await this.router.route(
-        messages,
-        options as Record<string, unknown>,
-        runManager,
-        (entry, msgs, signal) =>
-          entry.model._generate(msgs, this.innerOptions(entry, options, signal), runManager),
-        options.autopicker ?? {},
-      );
-    } catch (error) {
-      return this.handleFailure(error, messages);
-    }
+    this.events.emit("request", { primary: this.entries[0]!.name });
+    const routed = await this.router.route(
+      messages,
+      options as Record<string, unknown>,
+      runManager,
+      (entry, msgs, signal) =>
+        entry.inner._generate(msgs, this.innerOptions(entry, options, signal), runManager),
+      options.autopicker ?? {},
+    );
+    if (routed.kind === "failed") return this.handleFailure(routed, messages);
+    const served = routed.served;
     const generation = served.result.generations[0];
     const usage = generation ? usageOf(generation) : undefined;
     await served.settle(usage);
@@ -332,30 +383,29 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
-    this.recorder.request();
+    this.events.emit("request", { primary: this.entries[0]!.name });
     type Started = { first: IteratorResult<ChatGenerationChunk>; rest: AsyncIterator<ChatGenerationChunk> };
-    let served: Served<Started>;
-    try {
-      // An error before the first chunk is routed like any failed call; after it, it surfaces.
-      served = await this.router.route(
-        messages,
-        options as Record<string, unknown>,
-        runManager,
-        async (entry, msgs, signal) => {
-          const rest = entry.model
-            ._streamResponseChunks(msgs, this.innerOptions(entry, options, signal), runManager)
-            [Symbol.asyncIterator]();
-          const first = await rest.next();
-          return { first, rest };
-        },
-        options.autopicker ?? {},
-      );
-    } catch (error) {
-      const result = await this.handleFailure(error, messages);
+    // An error before the first chunk is routed like any failed call; after it, it surfaces.
+    const routed: RouteOutcome<Started> = await this.router.route(
+      messages,
+      options as Record<string, unknown>,
+      runManager,
+      async (entry, msgs, signal) => {
+        const rest = entry.inner
+          ._streamResponseChunks(msgs, this.innerOptions(entry, options, signal), runManager)
+          [Symbol.asyncIterator]();
+        const first = await rest.next();
+        return { first, rest };
+      },
+      options.autopicker ?? {},
+    );
+    if (routed.kind === "failed") {
+      const result = await this.handleFailure(routed, messages);
       const message = result.generations[0]!.message;
       yield new ChatGenerationChunk({ text: message.text, message: new AIMessageChunk({ ...message }) });
       return;
     }
+    const served = routed.served;
     let usage: UsageMetadata | undefined;
     let sawModelName = false;
     let settled = false;
@@ -369,7 +419,8 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       for (let next = served.result.first; !next.done; next = await served.result.rest.next()) {
         const chunk = next.value;
         const msg = chunk.message as AIMessageChunk;
-        if (msg.usage_metadata) usage = addUsage(usage, msg.usage_metadata);
+        // Core's merge keeps cached-input and reasoning details, so budgets settle at the right price.
+        if (msg.usage_metadata) usage = mergeUsageMetadata(usage, msg.usage_metadata);
         if (msg.response_metadata?.model_name) sawModelName = true;
         yield chunk;
       }
@@ -416,16 +467,18 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return { ...converted, signal, maxRetries: 0 } as never;
   }
 
-  private async handleFailure(error: unknown, messages: BaseMessage[]): Promise<ChatResult> {
-    if (!(error instanceof RoutingFailure)) throw error;
-    this.recorder.failed();
-    if (!this.onAllFailed) throw new AllModelsFailedError(error.attempts, { cause: error.lastError });
-    const answer = await this.onAllFailed({ messages, attempts: error.attempts, lastError: error.lastError });
+  private async handleFailure(
+    failed: RouteOutcome<unknown> & { kind: "failed" },
+    messages: BaseMessage[],
+  ): Promise<ChatResult> {
+    if (!this.onAllFailed) throw new AllModelsFailedError(failed.attempts, { cause: failed.lastError });
+    const answer = await this.onAllFailed({
+      messages,
+      attempts: failed.attempts,
+      lastError: failed.lastError,
+    });
     const message = typeof answer === "string" ? new AIMessage(answer) : answer;
-    message.response_metadata = {
-      ...message.response_metadata,
-      autopicker: { model: "none", attempts: error.attempts, waited_ms: 0, degraded: true },
-    };
+    message.response_metadata = { ...message.response_metadata, autopicker: degradedTrail(failed.attempts) };
     return { generations: [{ text: message.text, message }] };
   }
 }
@@ -448,15 +501,6 @@ function positive(value: number, name: string, allowZero = false): number {
 
 function usageOf(generation: ChatGeneration): UsageMetadata | undefined {
   return (generation.message as AIMessage).usage_metadata;
-}
-
-function addUsage(a: UsageMetadata | undefined, b: UsageMetadata): UsageMetadata {
-  if (!a) return { ...b };
-  return {
-    input_tokens: a.input_tokens + b.input_tokens,
-    output_tokens: a.output_tokens + b.output_tokens,
-    total_tokens: a.total_tokens + b.total_tokens,
-  };
 }
 
 /** Says which model served (Gemini sets no model_name) and how the call got there. */

@@ -3,21 +3,26 @@ import type { BaseMessage, UsageMetadata } from "@langchain/core/messages";
 import { type Clock, raceAbort } from "../clock";
 import type { TokenEstimator } from "../context";
 import { resolveMaxOutputTokens, truncateToFit } from "../context";
-import type { AlertMonitor } from "../cost";
 import { type AttemptRecord, ContextWindowExceededError } from "../errors";
-import type { RateLimiter, ReservationTicket, ReserveDecision } from "../limits";
+import type { RateLimiter, ReservationTicket } from "../limits";
 import { withHeaderSink } from "../limits";
 import { parseRateLimitHeaders } from "../limits/headers";
-import { classifyError } from "../retry/classify";
-import { decideAfterError, type FallbackReason, newCounters, type RetryPolicy } from "../retry/policy";
+import type { CircuitPermit } from "../retry/circuitBreaker";
+import { type ClassifiedError, classifyError } from "../retry/classify";
+import {
+  type AttemptCounters,
+  decideAfterError,
+  type FallbackReason,
+  newCounters,
+  type RetryPolicy,
+} from "../retry/policy";
 import type { BudgetGate } from "./budgetGate";
 import { Candidate } from "./candidate";
 import type { ResolvedEntry } from "./entries";
-import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK, RATE_LIMIT_WAIT } from "./events";
-import type { ModelHealth } from "./health";
+import type { EventHub } from "./eventHub";
 import { byCost, type CallPreference, orderCandidates, type TaskRoute } from "./ordering";
 import type { SharedHealthSync } from "./sharedHealth";
-import type { StatsRecorder } from "./stats";
+import { toTrail } from "./trail";
 import type { AutoPickerLogger, ContextStrategy, DecisionTrail } from "./types";
 
 /** One inner call: resolves with the provider's result or throws the provider's error. */
@@ -27,43 +32,62 @@ export type InnerCall<T> = (
   signal: AbortSignal | undefined,
 ) => Promise<T>;
 
-/** A served call: the result, who served it, and how to settle the limiter once usage is known. */
+/** A served call: the result, who served it, and how to settle the limiter and budget once usage is known. */
 export interface Served<T> {
   result: T;
   entry: ResolvedEntry;
   trail: DecisionTrail;
-  /** Reconciles the limiter and the estimator with real usage. Call exactly once. */
+  /** Reconciles the limiter, the estimator and the budget with real usage. Call exactly once. */
   settle(usage: UsageMetadata | undefined): Promise<void>;
 }
 
-/** Every model failed or was skipped. */
-export class RoutingFailure {
-  constructor(
-    readonly attempts: AttemptRecord[],
-    readonly lastError: unknown,
-  ) {}
+/** How routing one call ended. */
+export type RouteOutcome<T> =
+  | { kind: "served"; served: Served<T> }
+  /** Every model failed or was skipped. */
+  | { kind: "failed"; attempts: AttemptRecord[]; lastError: unknown };
+
+/** How trying one model ended. */
+type ModelOutcome<T> =
+  | { kind: "served"; result: T; settle: (usage: UsageMetadata | undefined) => Promise<void> }
+  | { kind: "fallback"; reason: FallbackReason; error?: unknown };
+
+/** Everything one call carries through the loop. */
+interface CallScope {
+  signal: AbortSignal | undefined;
+  runManager: CallbackManagerForLLMRun | undefined;
+  attempts: AttemptRecord[];
 }
 
-export interface RouterDeps {
-  entries: ResolvedEntry[];
-  shared: SharedHealthSync;
-  budget: BudgetGate;
-  alerts?: AlertMonitor;
-  tasks: Readonly<Record<string, TaskRoute>>;
-  fallbackOrder: "listed" | "cheapest";
-  defaultOutputTokens: number;
-  health: Map<string, ModelHealth>;
-  limiter: RateLimiter;
-  estimator: TokenEstimator;
-  stats: StatsRecorder;
-  clock: Clock;
+/** The model being left, and why. */
+interface Leaving {
+  from: Candidate;
+  reason: FallbackReason;
+}
+
+/** Decision-policy settings that stay fixed for the picker's life. */
+export interface RouterSettings {
   policy: RetryPolicy;
   contextStrategy: ContextStrategy;
   quotaCooldownMs: number;
-  logger: AutoPickerLogger;
+  fallbackOrder: "listed" | "cheapest";
+  tasks: Readonly<Record<string, TaskRoute>>;
+  /** Output tokens assumed for budget estimates when the model sets no maxTokens. */
+  defaultOutputTokens: number;
 }
 
-type Pending = { from: Candidate; reason: FallbackReason } | undefined;
+export interface RouterDeps {
+  entries: readonly ResolvedEntry[];
+  limiter: RateLimiter;
+  estimator: TokenEstimator;
+  budget: BudgetGate;
+  shared: SharedHealthSync;
+  /** Stats, alerts, the user's listeners and LangChain custom events all hang off this. */
+  events: EventHub;
+  clock: Clock;
+  logger: AutoPickerLogger;
+  settings: RouterSettings;
+}
 
 /** Picks the model, waits, calls, classifies and falls back: the decision policy in one loop. */
 export class Router {
@@ -75,49 +99,36 @@ export class Router {
     runManager: CallbackManagerForLLMRun | undefined,
     call: InnerCall<T>,
     choice: CallPreference = {},
-  ): Promise<Served<T>> {
-    const { signal } = options;
+  ): Promise<RouteOutcome<T>> {
     const candidates = this.plan(messages, options, choice);
-    const attempts: AttemptRecord[] = [];
-    let pending: Pending;
+    const scope: CallScope = { signal: options.signal, runManager, attempts: [] };
+    let leaving: Leaving | undefined;
     let lastError: unknown;
     let minWindow = 0;
 
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i]!;
-      const { entry } = candidate;
-      await this.d.shared.pull(entry.name, this.d.health.get(entry.name)!);
-      const skip = this.skipReason(candidate, minWindow);
+      const skip = await this.skipReason(candidate, minWindow);
       if (skip) {
-        attempts.push({ model: entry.name, outcome: `skipped:${skip}`, waitedMs: 0 });
-        pending ??= { from: candidate, reason: skip };
+        scope.attempts.push({ model: candidate.entry.name, outcome: `skipped:${skip}`, waitedMs: 0 });
+        leaving ??= { from: candidate, reason: skip };
         continue;
       }
-      if (pending) await this.emitFallback(pending, candidate, runManager);
+      if (leaving) await this.announceFallback(leaving, candidate, scope);
 
-      const outcome = await this.tryModel(candidate, call, signal, attempts, runManager);
-      if (outcome.kind === "served") {
-        const trail: DecisionTrail = {
-          model: entry.name,
-          attempts,
-          waited_ms: attempts.reduce((sum, a) => sum + a.waitedMs, 0),
-          ...(candidate.estimated ? { estimated_input_tokens: candidate.estimatedTokens } : {}),
-          ...(pending ? { fallback_reason: pending.reason, fallback_from: pending.from.entry.name } : {}),
-          price_model: entry.priceModel,
-          ...(entry.pricing ? { pricing: entry.pricing } : {}),
-        };
-        this.d.stats.served(entry.name, entry.index === 0);
-        this.d.alerts?.recordRequest({ model: entry.name, fallback: entry.index !== 0 });
-        return { result: outcome.result, entry, trail, settle: outcome.settle };
-      }
-      lastError = outcome.error;
-      if (outcome.reason === "context_length") minWindow = Math.max(minWindow, entry.contextWindow + 1);
-      // Downgrade: the rest of the way, cheapest first, so the budget buys what it still can.
+      const outcome = await this.tryModel(candidate, call, scope);
+      if (outcome.kind === "served")
+        return { kind: "served", served: this.served(candidate, outcome, scope, leaving) };
+      lastError = outcome.error ?? lastError;
+      if (outcome.reason === "context_length")
+        minWindow = Math.max(minWindow, candidate.entry.contextWindow + 1);
+      // Downgrade: the rest of the way cheapest first, so the budget buys what it still can.
       if (outcome.reason === "budget")
         candidates.splice(i + 1, candidates.length, ...candidates.slice(i + 1).sort(byCost));
-      pending = { from: candidate, reason: outcome.reason };
+      leaving = { from: candidate, reason: outcome.reason };
     }
-    throw new RoutingFailure(attempts, lastError);
+    this.d.events.emit("failed", { attempts: scope.attempts });
+    return { kind: "failed", attempts: scope.attempts, lastError };
   }
 
   /** Estimates the input for every model and applies the context strategy. */
@@ -126,27 +137,27 @@ export class Router {
     options: Record<string, unknown>,
     choice: CallPreference,
   ): Candidate[] {
+    const { settings } = this.d;
     const tools = Array.isArray(options.tools) ? (options.tools as unknown[]) : undefined;
     const all = this.d.entries.map((entry) => {
       const outputAllowance = resolveMaxOutputTokens(entry.model, options) ?? 0;
       const priceOf = (e: ResolvedEntry, input: number) =>
-        this.d.budget.estimate(e, input, outputAllowance || this.d.defaultOutputTokens);
+        this.d.budget.estimate(e, input, outputAllowance || settings.defaultOutputTokens);
       return new Candidate(entry, messages, outputAllowance, this.d.estimator, tools, priceOf);
     });
-    const candidates = orderCandidates(all, choice, this.d.tasks, this.d.fallbackOrder);
-    const fits = (c: Candidate) => c.fits();
+    const candidates = orderCandidates(all, choice, settings.tasks, settings.fallbackOrder);
     const primary = candidates[0]!;
-    if (fits(primary)) return candidates;
+    if (primary.fits()) return candidates;
 
-    switch (this.d.contextStrategy) {
+    switch (settings.contextStrategy) {
       case "error":
         throw new ContextWindowExceededError(primary.estimatedTokens + primary.outputAllowance, {
           [primary.entry.name]: primary.entry.contextWindow,
         });
       case "truncate":
-        return candidates.map((c) => (fits(c) ? c : this.truncate(c, tools)));
+        return candidates.map((c) => (c.fits() ? c : this.truncate(c, tools)));
       case "fallback":
-        if (!candidates.some(fits)) {
+        if (!candidates.some((c) => c.fits())) {
           throw new ContextWindowExceededError(
             Math.min(...candidates.map((c) => c.estimatedTokens + c.outputAllowance)),
             Object.fromEntries(candidates.map((c) => [c.entry.name, c.entry.contextWindow])),
@@ -166,225 +177,270 @@ export class Router {
     return c.withMessages(cut.messages);
   }
 
-  private skipReason(c: Candidate, minWindow: number): FallbackReason | undefined {
-    if (c.entry.contextWindow < minWindow) return "context_length";
-    if (!c.fits()) return "context_length";
-    const health = this.d.health.get(c.entry.name)!;
-    const blocked = health.blockedReason();
+  /** Why the model must be passed over without a request, if it must. */
+  private async skipReason(c: Candidate, minWindow: number): Promise<FallbackReason | undefined> {
+    const { entry } = c;
+    await this.d.shared.pull(entry.name, entry.health);
+    if (entry.contextWindow < minWindow || !c.fits()) return "context_length";
+    const blocked = entry.health.blockedReason();
     if (blocked) return blocked;
-    const s = health.breaker.state;
+    const s = entry.health.breaker.state;
     if (s.state === "open" || (s.state === "half_open" && s.probeInFlight)) return "circuit_open";
     return undefined;
   }
 
-  /** All attempts on one model: wait for the limiter, call, and retry while the policy says so. */
-  private async tryModel<T>(
-    c: Candidate,
-    call: InnerCall<T>,
-    signal: AbortSignal | undefined,
-    attempts: AttemptRecord[],
-    runManager: CallbackManagerForLLMRun | undefined,
-  ): Promise<
-    | { kind: "served"; result: T; settle: (u: UsageMetadata | undefined) => Promise<void> }
-    | { kind: "fallback"; reason: FallbackReason; error?: unknown }
-  > {
-    const { entry } = c;
-    const health = this.d.health.get(entry.name)!;
-    const budget = await this.d.budget.admit(c);
-    if (budget.kind === "skip") {
-      attempts.push({ model: entry.name, outcome: "skipped:budget", waitedMs: 0 });
+  /** The budget around all attempts on one model: reserve first, then settle or release. */
+  private async tryModel<T>(c: Candidate, call: InnerCall<T>, scope: CallScope): Promise<ModelOutcome<T>> {
+    const admission = await this.d.budget.admit(c);
+    if (admission.kind === "skip") {
+      scope.attempts.push({ model: c.entry.name, outcome: "skipped:budget", waitedMs: 0 });
       return { kind: "fallback", reason: "budget" };
     }
-    const budgetTicket = budget.ticket;
+    const ticket = admission.ticket;
+    let outcome: ModelOutcome<T>;
     try {
-      const outcome = await this.attemptLoop(c, call, signal, attempts, runManager, health);
-      if (outcome.kind === "served") {
-        const settleLimiter = outcome.settle;
-        return {
-          ...outcome,
-          settle: async (usage) => {
-            await settleLimiter(usage);
-            await this.d.budget.settle(entry, budgetTicket, usage);
-          },
-        };
-      }
-      await this.d.budget.release(budgetTicket);
-      return outcome;
+      outcome = await this.attempts(c, call, scope);
     } catch (error) {
-      await this.d.budget.release(budgetTicket);
+      await this.d.budget.release(ticket);
       throw error;
+    }
+    if (outcome.kind !== "served") {
+      await this.d.budget.release(ticket);
+      return outcome;
+    }
+    const settleLimiter = outcome.settle;
+    return {
+      ...outcome,
+      settle: async (usage) => {
+        await settleLimiter(usage);
+        await this.d.budget.settle(c.entry, ticket, usage);
+      },
+    };
+  }
+
+  /** Every attempt on one model: wait for a slot, send, and retry while the policy says so. */
+  private async attempts<T>(c: Candidate, call: InnerCall<T>, scope: CallScope): Promise<ModelOutcome<T>> {
+    const counters = newCounters();
+    let backoffMs = 0;
+    for (;;) {
+      scope.signal?.throwIfAborted();
+      const slot = await this.acquireSlot(c, scope, backoffMs);
+      if (slot.kind === "fallback") return slot;
+      try {
+        const result = await this.send(c, call, scope.signal);
+        this.onSuccess(c, slot.permit);
+        scope.attempts.push({ model: c.entry.name, outcome: "ok", waitedMs: slot.waitedMs });
+        return { kind: "served", result, settle: (usage) => this.settle(c, slot.ticket, usage) };
+      } catch (error) {
+        const next = await this.afterError(c, error, slot, counters, scope);
+        if (next.kind === "fallback") return next;
+        backoffMs = next.backoffMs;
+      }
     }
   }
 
-  private async attemptLoop<T>(
+  /** The circuit breaker's permit and the limiter's slot; `waitedMs` includes the backoff before it. */
+  private async acquireSlot(
     c: Candidate,
-    call: InnerCall<T>,
-    signal: AbortSignal | undefined,
-    attempts: AttemptRecord[],
-    runManager: CallbackManagerForLLMRun | undefined,
-    health: ModelHealth,
+    scope: CallScope,
+    backoffMs: number,
   ): Promise<
-    | { kind: "served"; result: T; settle: (u: UsageMetadata | undefined) => Promise<void> }
-    | { kind: "fallback"; reason: FallbackReason; error?: unknown }
+    | { kind: "slot"; permit: CircuitPermit & { allowed: true }; ticket: ReservationTicket; waitedMs: number }
+    | { kind: "fallback"; reason: FallbackReason }
   > {
     const { entry } = c;
-    const { clock, limiter, stats, policy } = this.d;
-    const counters = newCounters();
-    let carriedWaitMs = 0;
-
-    for (;;) {
-      signal?.throwIfAborted();
-      const permit = health.breaker.acquire();
-      if (!permit.allowed) {
-        attempts.push({ model: entry.name, outcome: "skipped:circuit_open", waitedMs: 0 });
-        return { kind: "fallback", reason: "circuit_open" };
-      }
-      let decision: ReserveDecision;
-      try {
-        decision = await limiter.acquire(
-          entry.name,
-          // Requests-only limits need no token count: skip tokenizing.
-          { tokens: limiter.countsTokens(entry.name) ? c.estimatedTokens + c.outputAllowance : 0 },
-          {
-            maxWaitMs: policy.maxWaitMs,
-            signal,
-            onWait: (ms) => this.emitWait(runManager, entry.name, ms, "rate_limit"),
-          },
-        );
-      } catch (abort) {
-        health.breaker.onNeutral(permit.probe);
-        throw abort;
-      }
-      if (decision.kind !== "granted") {
-        health.breaker.onNeutral(permit.probe);
-        const outcome =
-          decision.kind === "never_fits"
-            ? `skipped:never_fits(${decision.dimension} ${decision.requested}>${decision.limit})`
-            : `skipped:wait_too_long(${Math.round(decision.waitMs)}ms on ${decision.dimension})`;
-        attempts.push({ model: entry.name, outcome, waitedMs: carriedWaitMs });
-        return { kind: "fallback", reason: "rate_limit" };
-      }
-      const ticket = decision.ticket;
-      stats.waited(entry.name, decision.waitMs);
-      if (decision.waitMs > 0) this.d.alerts?.recordWait(decision.waitMs);
-      const waitedMs = carriedWaitMs + decision.waitMs;
-      carriedWaitMs = 0;
-
-      stats.attempt(entry.name);
-      try {
-        const result = await clock.busy(
-          withHeaderSink(
-            (headers) => void this.learnHeaders(entry.name, headers),
-            () => raceAbort(call(entry, c.messages, signal), signal),
-          ),
-        );
-        if (permit.probe) this.d.shared.closeCircuit(entry.name);
-        health.breaker.onSuccess();
-        attempts.push({ model: entry.name, outcome: "ok", waitedMs });
-        return { kind: "served", result, settle: (usage) => this.settle(c, ticket, usage) };
-      } catch (error) {
-        const now = clock.now();
-        const classified = classifyError(error, now);
-        stats.error(entry.name, classified.kind);
-        attempts.push({ model: entry.name, outcome: classified.kind, waitedMs, error: classified.message });
-        // The provider counted the request (or we can't know it didn't): keep the booking, at its estimate.
-        await limiter.commit(ticket).catch(() => undefined);
-        if (classified.kind === "transient") {
-          health.breaker.onFailure();
-          const state = health.breaker.state;
-          if (state.state === "open") this.d.shared.openCircuit(entry.name, state.retryAt);
-        } else health.breaker.onNeutral(permit.probe);
-        if (classified.kind === "aborted" || signal?.aborted) throw error;
-
-        if (classified.kind === "rate_limit" || classified.kind === "quota_exhausted") {
-          if (classified.hint.state)
-            await limiter.learn(entry.name, classified.hint.state).catch(() => undefined);
-        }
-        const next = decideAfterError(classified, counters, policy, now);
-        switch (next.action) {
-          case "surface":
-            throw error;
-          case "fallback":
-            this.onLeaving(entry, classified, next.reason, now);
-            return { kind: "fallback", reason: next.reason, error };
-          case "retry":
-            if (next.blockModelUntil !== undefined) {
-              // The limiter queues every caller behind the provider's hint: one wait each, no herd.
-              await limiter.blockUntil(entry.name, next.blockModelUntil);
-            } else if (next.delayMs > 0) {
-              await this.emitWait(runManager, entry.name, next.delayMs, "backoff");
-              await clock.sleep(next.delayMs, signal);
-              stats.waited(entry.name, next.delayMs);
-              this.d.alerts?.recordWait(next.delayMs);
-              carriedWaitMs = next.delayMs;
-            }
-        }
-      }
+    const { limiter, settings, events } = this.d;
+    const permit = entry.health.breaker.acquire();
+    if (!permit.allowed) {
+      scope.attempts.push({ model: entry.name, outcome: "skipped:circuit_open", waitedMs: backoffMs });
+      return { kind: "fallback", reason: "circuit_open" };
     }
+    let decision: Awaited<ReturnType<RateLimiter["acquire"]>>;
+    try {
+      decision = await limiter.acquire(
+        entry.name,
+        // Requests-only limits need no token count: skip tokenizing.
+        { tokens: limiter.countsTokens(entry.name) ? c.estimatedTokens + c.outputAllowance : 0 },
+        {
+          maxWaitMs: settings.policy.maxWaitMs,
+          signal: scope.signal,
+          onWait: (waitMs) =>
+            events.wait({ model: entry.name, waitMs, cause: "rate_limit" }, scope.runManager),
+        },
+      );
+    } catch (abort) {
+      entry.health.breaker.onNeutral(permit.probe);
+      throw abort;
+    }
+    if (decision.kind !== "granted") {
+      entry.health.breaker.onNeutral(permit.probe);
+      const outcome =
+        decision.kind === "never_fits"
+          ? `skipped:never_fits(${decision.dimension} ${decision.requested}>${decision.limit})`
+          : `skipped:wait_too_long(${Math.round(decision.waitMs)}ms on ${decision.dimension})`;
+      scope.attempts.push({ model: entry.name, outcome, waitedMs: backoffMs });
+      return { kind: "fallback", reason: "rate_limit" };
+    }
+    return {
+      kind: "slot",
+      permit,
+      ticket: decision.ticket,
+      waitedMs: backoffMs + Math.round(decision.waitMs),
+    };
+  }
+
+  /** One request to the model, with its response headers routed to the model's limiter. */
+  private send<T>(c: Candidate, call: InnerCall<T>, signal: AbortSignal | undefined): Promise<T> {
+    const { entry } = c;
+    return this.d.clock.busy(
+      withHeaderSink(
+        (headers) => void this.learnHeaders(entry.name, headers),
+        () => raceAbort(call(entry, c.messages, signal), signal),
+      ),
+    );
+  }
+
+  private onSuccess(c: Candidate, permit: CircuitPermit & { allowed: true }): void {
+    if (permit.probe) this.d.shared.closeCircuit(c.entry.name);
+    c.entry.health.breaker.onSuccess();
+  }
+
+  /**
+   * A failed attempt: record it, keep its slot (the provider counted it), feed the breaker, learn
+   * the provider's hint, and decide: retry after a wait, fall back, or surface the error.
+   */
+  private async afterError(
+    c: Candidate,
+    error: unknown,
+    slot: { permit: CircuitPermit & { allowed: true }; ticket: ReservationTicket; waitedMs: number },
+    counters: AttemptCounters,
+    scope: CallScope,
+  ): Promise<
+    { kind: "retry"; backoffMs: number } | { kind: "fallback"; reason: FallbackReason; error: unknown }
+  > {
+    const { entry } = c;
+    const { clock, limiter, events, settings } = this.d;
+    const now = clock.now();
+    const classified = classifyError(error, now);
+    events.emit("attemptFailed", { model: entry.name, kind: classified.kind, message: classified.message });
+    scope.attempts.push({
+      model: entry.name,
+      outcome: classified.kind,
+      waitedMs: slot.waitedMs,
+      error: classified.message,
+    });
+    await limiter.commit(slot.ticket).catch(() => undefined);
+    this.feedBreaker(entry, classified, slot.permit.probe);
+    if (classified.kind === "aborted" || scope.signal?.aborted) throw error;
+    if (
+      (classified.kind === "rate_limit" || classified.kind === "quota_exhausted") &&
+      classified.hint.state
+    ) {
+      await limiter.learn(entry.name, classified.hint.state).catch(() => undefined);
+    }
+
+    const next = decideAfterError(classified, counters, settings.policy, now);
+    switch (next.action) {
+      case "surface":
+        throw error;
+      case "fallback":
+        this.rememberOutage(entry, classified, next.reason, now);
+        return { kind: "fallback", reason: next.reason, error };
+      case "retry":
+        if (next.blockModelUntil !== undefined) {
+          // The limiter queues every caller behind the provider's hint: one wait each, no herd.
+          await limiter.blockUntil(entry.name, next.blockModelUntil);
+          return { kind: "retry", backoffMs: 0 };
+        }
+        if (next.delayMs > 0) {
+          await events.wait({ model: entry.name, waitMs: next.delayMs, cause: "backoff" }, scope.runManager);
+          await clock.sleep(next.delayMs, scope.signal);
+        }
+        return { kind: "retry", backoffMs: next.delayMs };
+    }
+  }
+
+  /** Only transient failures say something about the model's health. */
+  private feedBreaker(entry: ResolvedEntry, error: ClassifiedError, probe: boolean): void {
+    const { breaker } = entry.health;
+    if (error.kind !== "transient") {
+      breaker.onNeutral(probe);
+      return;
+    }
+    breaker.onFailure();
+    const state = breaker.state;
+    if (state.state === "open") this.d.shared.openCircuit(entry.name, state.retryAt);
   }
 
   /** Remembers outages that outlive this call, so later calls skip the model without paying for it. */
-  private onLeaving(
+  private rememberOutage(
     entry: ResolvedEntry,
-    error: ReturnType<typeof classifyError>,
+    error: ClassifiedError,
     reason: FallbackReason,
     now: number,
   ): void {
-    const health = this.d.health.get(entry.name)!;
+    const { health } = entry;
     if (error.kind === "quota_exhausted") {
-      const until = now + (error.hint.retryAfterMs ?? this.d.quotaCooldownMs);
+      const until = now + (error.hint.retryAfterMs ?? this.d.settings.quotaCooldownMs);
       health.markUnavailable(until, "quota_exhausted");
       this.d.shared.markUnavailable(entry.name, until, "quota_exhausted");
       this.d.logger.warn(
         `${entry.name}: ${error.scope === "day" ? "daily quota" : "quota/billing limit"} reached; skipping it until ${new Date(until).toISOString()}.`,
       );
     } else if (error.kind === "auth") {
-      health.markUnavailable(now + this.d.quotaCooldownMs, reason);
-      this.d.shared.markUnavailable(entry.name, now + this.d.quotaCooldownMs, reason);
+      const until = now + this.d.settings.quotaCooldownMs;
+      health.markUnavailable(until, reason);
+      this.d.shared.markUnavailable(entry.name, until, reason);
       this.d.logger.warn(
         `${entry.name}: the provider refused the key or model (${error.message}); skipping it for now.`,
       );
     }
   }
 
-  private async emitFallback(
-    pending: NonNullable<Pending>,
-    to: Candidate,
-    runManager: CallbackManagerForLLMRun | undefined,
-  ): Promise<void> {
-    const from = pending.from;
-    if (pending.reason === "context_length") {
-      this.d.stats.fallback("context");
-      await runManager?.handleCustomEvent(CONTEXT_LENGTH_FALLBACK, {
-        original_model: from.entry.name,
-        fallback_model: to.entry.name,
-        estimated_tokens: from.estimatedTokens,
-        original_max_context: from.entry.contextWindow,
-        fallback_max_context: to.entry.contextWindow,
-      });
-    } else {
-      this.d.stats.fallback("other");
-      await runManager?.handleCustomEvent(RATE_LIMIT_FALLBACK, {
-        original_model: from.entry.name,
-        fallback_model: to.entry.name,
-        reason: pending.reason,
-      });
-    }
-    this.d.logger.debug?.(`fallback ${from.entry.name} -> ${to.entry.name} (${pending.reason})`);
+  private announceFallback(leaving: Leaving, to: Candidate, scope: CallScope): Promise<void> {
+    const { from, reason } = leaving;
+    return this.d.events.fallback(
+      {
+        from: from.entry.name,
+        to: to.entry.name,
+        reason,
+        ...(reason === "context_length"
+          ? {
+              context: {
+                estimatedTokens: from.estimatedTokens,
+                fromWindow: from.entry.contextWindow,
+                toWindow: to.entry.contextWindow,
+              },
+            }
+          : {}),
+      },
+      scope.runManager,
+    );
   }
 
-  /** Observability must never break the call: a failing handler is logged, not thrown. */
-  private async emitWait(
-    runManager: CallbackManagerForLLMRun | undefined,
-    model: string,
-    waitMs: number,
-    cause: "rate_limit" | "backoff",
-  ): Promise<void> {
-    try {
-      await runManager?.handleCustomEvent(RATE_LIMIT_WAIT, { model, wait_ms: Math.round(waitMs), cause });
-    } catch (error) {
-      this.d.logger.debug?.(`rate_limit_wait handler failed: ${String(error)}`);
-    }
+  private served<T>(
+    c: Candidate,
+    outcome: ModelOutcome<T> & { kind: "served" },
+    scope: CallScope,
+    leaving: Leaving | undefined,
+  ): Served<T> {
+    const { entry } = c;
+    const waitedMs = scope.attempts.reduce((sum, a) => sum + a.waitedMs, 0);
+    const trail = toTrail({
+      entry,
+      attempts: scope.attempts,
+      waitedMs,
+      estimatedInputTokens: c.estimated ? c.estimatedTokens : undefined,
+      fallback: leaving ? { from: leaving.from.entry.name, reason: leaving.reason } : undefined,
+    });
+    this.d.events.emit("served", {
+      model: entry.name,
+      primary: entry.index === 0,
+      attempts: scope.attempts,
+      waitedMs,
+      ...(leaving ? { fallbackReason: leaving.reason } : {}),
+    });
+    return { result: outcome.result, entry, trail, settle: outcome.settle };
   }
 
   private async learnHeaders(model: string, headers: Headers): Promise<void> {

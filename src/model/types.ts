@@ -6,6 +6,7 @@ import type { AttemptRecord } from "../errors";
 import type { ModelLimits, RateLimiter, Tier } from "../limits";
 import type { JitterMode } from "../retry/backoff";
 import type { CircuitState } from "../retry/circuitBreaker";
+import type { ErrorKind } from "../retry/classify";
 import type { FallbackReason } from "../retry/policy";
 import type { ModelHealthStore } from "./healthStore";
 import type { TaskRoute } from "./ordering";
@@ -102,26 +103,45 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   keepInnerRetries?: boolean;
 }
 
-/** Counters with the design documents' names. */
+/**
+ * Counters of `llm.stats`. The design documents' names map one to one: `total_requests` is
+ * `totalRequests`, `rate_limit_waits` is `rateLimitWaits`, and so on (JavaScript objects are
+ * camelCase; snake_case is kept for data inside LangChain messages and events).
+ */
 export interface AutoPickerStats {
-  total_requests: number;
-  primary_requests: number;
-  fallback_requests: number;
-  rate_limit_waits: number;
-  total_wait_seconds: number;
-  rate_limit_fallbacks: number;
-  context_fallbacks: number;
-  failed_requests: number;
-  /** Per model: requests served, attempts, errors by kind, waits. */
-  by_model: Record<string, ModelStats>;
+  /** Calls that entered the picker. */
+  totalRequests: number;
+  /** Calls answered by the primary. */
+  primaryRequests: number;
+  /** Calls answered by a fallback. */
+  fallbackRequests: number;
+  /** Calls no model answered (`AllModelsFailedError`, or `onAllFailed`'s stand-in). */
+  failedRequests: number;
+  /** Sleeps before an attempt (limits, provider hints, backoff); a call that did not sleep is not counted. */
+  rateLimitWaits: number;
+  totalWaitSeconds: number;
+  /** Every move from one model to the next, whatever the reason. */
+  fallbacks: number;
+  /** `fallbacks` by reason. */
+  fallbacksByReason: Partial<Record<FallbackReason, number>>;
+  /** Fallbacks because of a rate limit or a spent quota (the design documents' `rate_limit_fallbacks`). */
+  rateLimitFallbacks: number;
+  /** Fallbacks because the input did not fit (the design documents' `context_fallbacks`). */
+  contextFallbacks: number;
+  /** Per model entry name. */
+  byModel: Record<string, ModelStats>;
 }
 
+/** One model's counters in {@link AutoPickerStats}. */
 export interface ModelStats {
+  /** Calls this model answered. */
   served: number;
+  /** Requests sent to it (answered or not). */
   attempts: number;
-  errors: Record<string, number>;
-  rate_limit_waits: number;
-  total_wait_seconds: number;
+  /** Failed attempts by kind. */
+  errors: Partial<Record<ErrorKind, number>>;
+  rateLimitWaits: number;
+  totalWaitSeconds: number;
 }
 
 /** One model's health as `getProviderStatus()` reports it. */
@@ -138,11 +158,32 @@ export interface ProviderStatus {
   contextWindow?: number;
 }
 
-/** The decision trail of one call, in `response_metadata.autopicker`. */
-export interface DecisionTrail {
-  /** Entry name of the model that served. */
+/** One attempt in a {@link DecisionTrail} (snake_case: it travels inside the message). */
+export interface TrailAttempt {
   model: string;
-  attempts: AttemptRecord[];
+  /** `ok`, an error kind, or `skipped:<why>` when the model was passed over without a request. */
+  outcome: string;
+  /** Milliseconds waited before this attempt (rate limit or backoff). */
+  waited_ms: number;
+  /** A redacted, one-line description of the error, if any. */
+  error?: string;
+}
+
+/** A price override as it travels in the trail (per 1M tokens, USD). */
+export interface TrailPricing {
+  input_per_1m: number;
+  output_per_1m: number;
+  cached_input_per_1m?: number;
+}
+
+/**
+ * The decision trail of one call, in `response_metadata.autopicker` (read it with
+ * `getDecisionTrail(message)`). Data inside a LangChain message, so snake_case all the way down.
+ */
+export interface DecisionTrail {
+  /** Entry name of the model that served ("none" when `onAllFailed` answered). */
+  model: string;
+  attempts: TrailAttempt[];
   waited_ms: number;
   /** Set when the serving model is not the first candidate. */
   fallback_reason?: FallbackReason;
@@ -150,7 +191,7 @@ export interface DecisionTrail {
   estimated_input_tokens?: number;
   /** Provider-qualified id the cost handler prices by ("openai/gpt-4o-mini"). */
   price_model?: string;
-  pricing?: EntryPricing;
+  pricing?: TrailPricing;
   /** Set when every model failed and `onAllFailed` supplied the answer (`model` is then "none"). */
   degraded?: boolean;
 }

@@ -1,7 +1,10 @@
 import { type BackoffOptions, backoffDelay } from "./backoff";
 import type { ClassifiedError } from "./classify";
 
-/** Why a call left a model for the next one. Carried as `reason` in `rate_limit_fallback` events. */
+/**
+ * Why a call left a model for the next one: `reason` in fallback events, `fallback_reason` in the
+ * decision trail. Each fallback event name covers a family of reasons (see `fallbackEventName`).
+ */
 export type FallbackReason =
   | "rate_limit"
   | "quota_exhausted"
@@ -10,6 +13,9 @@ export type FallbackReason =
   | "auth_error"
   | "transient_error"
   | "unknown_error"
+  | "malformed_response"
+  | "content_filter"
+  | "client_rejected"
   | "budget";
 
 /** What to do after a failed attempt on one model. */

@@ -1,10 +1,5 @@
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import {
-  RATE_LIMIT_FALLBACK,
-  RATE_LIMIT_WAIT,
-  type RateLimitFallbackEvent,
-  type RateLimitWaitEvent,
-} from "../model/events";
+import { type FallbackPayload, RATE_LIMIT_WAIT, type RateLimitWaitPayload } from "../model/events";
 
 /** Collects the waits and fallbacks of one call from the picker's custom events. */
 export class CallEvents extends BaseCallbackHandler {
@@ -17,9 +12,9 @@ export class CallEvents extends BaseCallbackHandler {
   override handleCustomEvent(eventName: string, data: unknown): void {
     if (eventName === RATE_LIMIT_WAIT) {
       this.waits++;
-      this.waitMs += (data as RateLimitWaitEvent).wait_ms;
-    } else if (eventName === RATE_LIMIT_FALLBACK) {
-      this.fallbackReasons.push((data as RateLimitFallbackEvent).reason);
+      this.waitMs += (data as RateLimitWaitPayload).wait_ms;
+    } else if (eventName.endsWith("_fallback")) {
+      this.fallbackReasons.push((data as FallbackPayload).reason);
     }
   }
 }
