@@ -17,11 +17,9 @@ import {
   mergeUsageMetadata,
   type UsageMetadata,
 } from "@langchain/core/messages";
-import { JsonOutputKeyToolsParser } from "@langchain/core/output_parsers/openai_tools";
 import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
-import { type Runnable, RunnableMap, RunnablePassthrough } from "@langchain/core/runnables";
-import { toJsonSchema } from "@langchain/core/utils/json_schema";
-import { getSchemaDescription, type InteropZodType, isInteropZodSchema } from "@langchain/core/utils/types";
+import type { Runnable } from "@langchain/core/runnables";
+import type { InteropZodType } from "@langchain/core/utils/types";
 import { type Clock, systemClock } from "../clock";
 import { countTextTokens, TokenEstimator } from "../context";
 import { AllModelsFailedError, AutoPickerConfigError } from "../errors";
@@ -43,7 +41,7 @@ import { type CallPreference, preferenceFromMetadata } from "./ordering";
 import { type RouteOutcome, Router } from "./router";
 import { SharedHealthSync } from "./sharedHealth";
 import { StatsRecorder } from "./stats";
-import { ToolOptionsConverter } from "./toolOptions";
+import { structuredOutput } from "./structuredOutput";
 import { degradedTrail } from "./trail";
 import type {
   AutoPickerChatModelInput,
@@ -94,7 +92,6 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   private readonly events: EventHub;
   private readonly recorder: StatsRecorder;
   private readonly router: Router;
-  private readonly toolOptions = new ToolOptionsConverter();
   private readonly onAllFailed: AutoPickerChatModelInput["onAllFailed"];
 
   constructor(fields: AutoPickerChatModelInput) {
@@ -310,47 +307,11 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     | Runnable<BaseLanguageModelInput, RunOutput>
     | Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }> {
     // biome-ignore-end lint/suspicious/noExplicitAny: mirrors BaseChatModel's overloads
-    if (config?.method === "jsonMode") {
-      throw new AutoPickerConfigError(
-        'withStructuredOutput method "jsonMode" is not portable across providers; use "functionCalling" (default).',
-      );
-    }
-    const isZod = isInteropZodSchema(outputSchema);
-    const schema = outputSchema as Record<string, unknown>;
-    const name =
-      config?.name ??
-      (!isZod && typeof schema.title === "string" ? schema.title : undefined) ??
-      (!isZod && typeof schema.name === "string" ? schema.name : "extract");
-    const parameters = isZod
-      ? toJsonSchema(outputSchema)
-      : ((schema.parameters as object | undefined) ?? schema);
-    const description =
-      (isZod ? getSchemaDescription(outputSchema) : (schema.description as string | undefined)) ??
-      "Return the answer in this structure.";
-    const llm = this.bindTools([{ type: "function", function: { name, description, parameters } }], {
-      tool_choice: name,
-      ...(config?.strict !== undefined ? { strict: config.strict } : {}),
-      ls_structured_output_format: { kwargs: { method: "functionCalling" }, schema: parameters },
-    } as Partial<AutoPickerCallOptions>);
-    const parser = new JsonOutputKeyToolsParser<RunOutput>({
-      keyName: name,
-      returnSingle: true,
-      ...(isZod ? { zodSchema: outputSchema as InteropZodType<RunOutput> } : {}),
-    });
-    if (!config?.includeRaw) return llm.pipe(parser).withConfig({ runName: "StructuredOutput" });
-    const parseRaw = RunnablePassthrough.assign({
-      parsed: (input: { raw: BaseMessage }, cfg) => parser.invoke(input.raw, cfg),
-    }) as Runnable<{ raw: BaseMessage }, { raw: BaseMessage; parsed: RunOutput | null }>;
-    const keepRaw = RunnablePassthrough.assign({ parsed: () => null }) as Runnable<
-      { raw: BaseMessage },
-      { raw: BaseMessage; parsed: RunOutput | null }
-    >;
-    const withParsed = parseRaw.withFallbacks({ fallbacks: [keepRaw] });
-    const pickRaw = RunnableMap.from<BaseLanguageModelInput, { raw: BaseMessage }>({ raw: llm });
-    return pickRaw.pipe(withParsed).withConfig({ runName: "StructuredOutputRunnable" }) as Runnable<
-      BaseLanguageModelInput,
-      { raw: BaseMessage; parsed: RunOutput }
-    >;
+    return structuredOutput<RunOutput>(
+      (tools, kwargs) => this.bindTools(tools, kwargs),
+      outputSchema,
+      config,
+    );
   }
 
   async _generate(
@@ -364,8 +325,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       messages,
       options as Record<string, unknown>,
       runManager,
-      (entry, msgs, signal) =>
-        entry.inner._generate(msgs, this.innerOptions(entry, options, signal), runManager),
+      (entry, msgs, signal) => entry.inner._generate(msgs, this.innerOptions(options, signal), runManager),
       options.autopicker ?? {},
     );
     if (routed.kind === "failed") return this.handleFailure(routed, messages);
@@ -392,7 +352,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       runManager,
       async (entry, msgs, signal) => {
         const rest = entry.inner
-          ._streamResponseChunks(msgs, this.innerOptions(entry, options, signal), runManager)
+          ._streamResponseChunks(msgs, this.innerOptions(options, signal), runManager)
           [Symbol.asyncIterator]();
         const first = await rest.next();
         return { first, rest };
@@ -456,15 +416,13 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return super._streamIterator(input, withRouting(options));
   }
 
-  private innerOptions(
-    entry: ResolvedEntry,
-    options: this["ParsedCallOptions"],
-    signal: AbortSignal | undefined,
-  ) {
+  private innerOptions(options: this["ParsedCallOptions"], signal: AbortSignal | undefined) {
+    // Tools travel as call options (`tools`, `tool_choice`, ...), raw: every chat model converts
+    // call-option tools to its own format, which is what its own bindTools relies on too.
+    // `maxRetries: 0` per call as well as the no-retry view (`entry.inner`): ChatOpenAI hands calls
+    // to sub-models with callers of their own, and passes the per-call value on to them.
     const { autopicker: _routing, ...rest } = options;
-    const converted = this.toolOptions.forModel(entry.model, rest as Record<string, unknown>);
-    // Per-call 0 as well: ChatOpenAI honours it even when the caller was configured elsewhere.
-    return { ...converted, signal, maxRetries: 0 } as never;
+    return { ...rest, signal, maxRetries: 0 } as never;
   }
 
   private async handleFailure(

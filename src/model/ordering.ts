@@ -1,20 +1,8 @@
 import { AutoPickerConfigError } from "../errors";
 import type { ResolvedEntry } from "./entries";
+import type { CallPreference, TaskRoute } from "./types";
 
-/** How one call trades quality for cost. `balanced` keeps the configured order. */
-export type Preference = "quality" | "balanced" | "cost";
-
-/** A per-call choice: a preference, a model to try first, or a task named in the `tasks` option. */
-export interface CallPreference {
-  preference?: Preference;
-  /** Entry name to try first, e.g. "openai/gpt-4o". */
-  model?: string;
-  /** A key of the `tasks` option. */
-  task?: string;
-}
-
-/** What a task maps to: a preference, or the models to try first, in order. */
-export type TaskRoute = Preference | { models: string[] };
+export type { CallPreference, Preference, TaskRoute } from "./types";
 
 interface Orderable {
   entry: ResolvedEntry;

@@ -9,7 +9,21 @@ import type { CircuitState } from "../retry/circuitBreaker";
 import type { ErrorKind } from "../retry/classify";
 import type { FallbackReason } from "../retry/policy";
 import type { ModelHealthStore } from "./healthStore";
-import type { TaskRoute } from "./ordering";
+
+/** How one call trades quality for cost. `balanced` keeps the configured order. */
+export type Preference = "quality" | "balanced" | "cost";
+
+/** A per-call choice: a preference, a model to try first, or a task named in the `tasks` option. */
+export interface CallPreference {
+  preference?: Preference;
+  /** Entry name to try first, e.g. "openai/gpt-4o". */
+  model?: string;
+  /** A key of the `tasks` option. */
+  task?: string;
+}
+
+/** What a task maps to: a preference, or the models to try first, in order. */
+export type TaskRoute = Preference | { models: string[] };
 
 /** Per-1M-token USD prices that override the built-in price data for one model. */
 export interface EntryPricing {

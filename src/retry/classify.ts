@@ -1,3 +1,4 @@
+import { isAutoPickerError } from "../errors";
 import { redact } from "../redact";
 import { errorHeaders, errorStatus, geminiDetails, providerCode } from "./errorFields";
 import { type RetryHint, retryHintFromError } from "./hints";
@@ -76,6 +77,8 @@ const TRANSIENT_MESSAGES = [
  */
 export function classifyError(error: unknown, now: number): ClassifiedError {
   const message = redact(describe(error));
+  // Our own configuration errors say what to fix; another model would not fix them.
+  if (isAutoPickerError(error) && error.code === "config") return { kind: "bad_request", message };
   const name = errorName(error);
   if (name === "AbortError" || name === "ModelAbortError" || /^(Cancel|AbortError)/.test(message)) {
     return { kind: "aborted", message };
