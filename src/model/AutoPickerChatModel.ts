@@ -48,6 +48,7 @@ import type {
   AutoPickerLogger,
   AutoPickerStats,
   DecisionTrail,
+  PickerModel,
   ProviderStatus,
 } from "./types";
 
@@ -84,8 +85,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return "AutoPickerChatModel";
   }
 
-  /** The resolved models, primary first. */
-  readonly entries: readonly ResolvedEntry[];
+  private readonly entries: readonly ResolvedEntry[];
   readonly rateLimiter: RateLimiter;
   readonly clock: Clock;
   private readonly estimator = new TokenEstimator();
@@ -201,6 +201,17 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
 
   _llmType(): string {
     return "autopicker";
+  }
+
+  /** The models the picker routes between, primary first, as it resolved them. */
+  get models(): readonly PickerModel[] {
+    return this.entries.map((e) => ({
+      name: e.name,
+      model: e.model,
+      modelId: e.modelId,
+      contextWindow: e.contextWindow,
+      ...(e.limits ? { limits: e.limits } : {}),
+    }));
   }
 
   /** Counters since the picker was built (a copy); see {@link AutoPickerStats} for the names. */

@@ -158,6 +158,20 @@ export interface ModelStats {
   totalWaitSeconds: number;
 }
 
+/** One model as `llm.models` lists it: what the picker resolved from its entry. */
+export interface PickerModel {
+  /** The entry name stats, events and limits use ("openai/gpt-4o-mini"). */
+  name: string;
+  /** The user's chat model, as given. */
+  model: BaseChatModel;
+  /** The provider's model id ("gpt-4o-mini"). */
+  modelId: string;
+  /** Input tokens it accepts (entry, model profile or catalog). */
+  contextWindow: number;
+  /** The limits it was configured with (given, or from the catalog tier); learned limits are not listed. */
+  limits?: ModelLimits;
+}
+
 /** One model's health as `getProviderStatus()` reports it. */
 export interface ProviderStatus {
   name: string;
