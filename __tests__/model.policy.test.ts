@@ -1,5 +1,5 @@
 import { ChatOpenAI } from "@langchain/openai";
-import { AllModelsFailedError } from "../src/errors";
+import { AllModelsFailedError, StreamInterruptedError } from "../src/errors";
 import { defaultArrivalMargin } from "../src/limits";
 import type { DecisionTrail } from "../src/model/types";
 import { EventLog, GEMINI, GEMINI_NAME, OPENAI, OPENAI_NAME, startWorld } from "./support/picker";
@@ -225,8 +225,14 @@ describe("streaming", () => {
     const consume = async () => {
       for await (const c of await w.picker().stream("tell me a story")) chunks.push(c);
     };
-    await expect(consume()).rejects.toBeDefined();
+    const error = await consume().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    const cut = error as StreamInterruptedError;
+    expect(cut.model).toBe(OPENAI_NAME);
+    expect(cut.cause).toMatchObject({ name: "TypeError", message: "terminated" }); // undici: the socket closed mid-body
     expect(chunks.length).toBeGreaterThan(0);
+    // What the caller holds is exactly what the error says was streamed.
+    expect(cut.partialText).toBe(chunks.map((c) => String((c as { content: unknown }).content)).join(""));
     expect(requests(GEMINI)).toBe(0);
   });
 });

@@ -8,6 +8,9 @@ export type AutoPickerErrorCode =
   | "all_models_failed"
   | "context_window_exceeded"
   | "budget_exceeded"
+  | "malformed_response"
+  | "content_filtered"
+  | "stream_interrupted"
   | "redis_unavailable"
   | "redis_timeout";
 
@@ -99,6 +102,63 @@ export class BudgetExceededError extends AutoPickerError {
     super(
       `Budget exceeded for this ${period}: limit $${limitUsd.toFixed(4)}, spent or reserved $${spentUsd.toFixed(4)}, ` +
         `this call needs up to $${requestedUsd.toFixed(4)}. Raise the limit or switch the budget mode to "downgrade" or "warn".`,
+    );
+  }
+}
+
+/**
+ * A provider answered (HTTP 200) but the answer holds nothing usable: no generations, no content
+ * and no tool call, or a body the client could not read. An attempt of kind `malformed_response`:
+ * retried once like any error nobody understands, then the next model answers.
+ */
+export class MalformedResponseError extends AutoPickerError {
+  readonly code = "malformed_response" as const;
+  override name = "MalformedResponseError";
+  constructor(
+    readonly model: string,
+    /** What was wrong, in a few words ("no generations", "the stream ended without content"). */
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${model} answered without a usable completion: ${problem}.`, options);
+  }
+}
+
+/**
+ * The provider's safety system withheld the answer (OpenAI `finish_reason: "content_filter"`,
+ * Gemini `SAFETY` and friends, or a blocked prompt). Another provider may answer; with
+ * `onContentFilter: "return"` the filtered answer is returned as it is instead.
+ */
+export class ContentFilteredError extends AutoPickerError {
+  readonly code = "content_filtered" as const;
+  override name = "ContentFilteredError";
+  constructor(
+    readonly model: string,
+    /** The provider's own word for it ("content_filter", "SAFETY", "PROHIBITED_CONTENT", ...). */
+    readonly reason: string,
+  ) {
+    super(`${model} withheld its answer (content filter: ${reason}).`);
+  }
+}
+
+/**
+ * A streamed answer broke off after it had started: the caller already holds `partialText`, so
+ * the picker does not fall back mid-answer (another model would start over). Nothing is silently
+ * truncated; `cause` is the transport's error.
+ */
+export class StreamInterruptedError extends AutoPickerError {
+  readonly code = "stream_interrupted" as const;
+  override name = "StreamInterruptedError";
+  constructor(
+    readonly model: string,
+    /** The text streamed before the break (the model's answer, never the prompt). */
+    readonly partialText: string,
+    options: { cause: unknown },
+  ) {
+    super(
+      `The stream from ${model} broke off after ${partialText.length} characters ` +
+        `(${options.cause instanceof Error ? options.cause.name : "error"}); the answer is incomplete.`,
+      options,
     );
   }
 }

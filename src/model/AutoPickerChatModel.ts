@@ -22,8 +22,19 @@ import type { Runnable } from "@langchain/core/runnables";
 import type { InteropZodType } from "@langchain/core/utils/types";
 import { type Clock, systemClock } from "../clock";
 import { countTextTokens, TokenEstimator } from "../context";
-import { AllModelsFailedError, AutoPickerConfigError } from "../errors";
+import {
+  AllModelsFailedError,
+  AutoPickerConfigError,
+  ContentFilteredError,
+  StreamInterruptedError,
+} from "../errors";
 import { RateLimiter } from "../limits";
+import {
+  type ContentFilterStrategy,
+  checkResult,
+  contentFilterReason,
+  firstAnswerChunk,
+} from "./answerCheck";
 import { BudgetGate } from "./budgetGate";
 import { type ResolvedEntry, resolveEntries } from "./entries";
 import { EventHub } from "./eventHub";
@@ -39,6 +50,7 @@ import type {
 import { ModelHealth } from "./health";
 import { type CallPreference, preferenceFromMetadata } from "./ordering";
 import { type RouteOutcome, Router } from "./router";
+import type { Settled } from "./settlement";
 import { SharedHealthSync } from "./sharedHealth";
 import { StatsRecorder } from "./stats";
 import { structuredOutput } from "./structuredOutput";
@@ -93,6 +105,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   private readonly recorder: StatsRecorder;
   private readonly router: Router;
   private readonly onAllFailed: AutoPickerChatModelInput["onAllFailed"];
+  private readonly onContentFilter: ContentFilterStrategy;
 
   constructor(fields: AutoPickerChatModelInput) {
     const { maxRetries: _ours, ...baseFields } = fields as AutoPickerChatModelInput & { maxRetries?: number };
@@ -145,6 +158,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       events.on("wait", (e) => alerts.recordWait(e.waitMs));
     }
     this.onAllFailed = fields.onAllFailed;
+    this.onContentFilter = fields.onContentFilter ?? "fallback";
     const defaultOutputTokens = fields.defaultOutputTokens ?? 1024;
     if (!Number.isInteger(defaultOutputTokens) || defaultOutputTokens < 0) {
       throw new AutoPickerConfigError(
@@ -336,15 +350,20 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       messages,
       options as Record<string, unknown>,
       runManager,
-      (entry, msgs, signal) => entry.inner._generate(msgs, this.innerOptions(options, signal), runManager),
+      async (entry, msgs, signal) => {
+        const result = await entry.inner._generate(msgs, this.innerOptions(options, signal), runManager);
+        // Checked before it counts as served: an empty or withheld answer is a failed attempt.
+        checkResult(entry.name, result, this.onContentFilter);
+        return result;
+      },
       options.autopicker ?? {},
     );
     if (routed.kind === "failed") return this.handleFailure(routed, messages);
     const served = routed.served;
-    const generation = served.result.generations[0];
-    const usage = generation ? usageOf(generation) : undefined;
-    await served.settle(usage);
-    for (const g of served.result.generations) stamp(g.message, served.entry, served.trail);
+    const generation = served.result.generations[0]!;
+    const settled = await served.settle(usageOf(generation));
+    const trail = settled.usageEstimated ? { ...served.trail, usage_estimated: true } : served.trail;
+    for (const g of served.result.generations) stamp(g.message, served.entry, trail);
     return served.result;
   }
 
@@ -355,19 +374,21 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
     this.events.emit("request", { primary: this.entries[0]!.name });
-    type Started = { first: IteratorResult<ChatGenerationChunk>; rest: AsyncIterator<ChatGenerationChunk> };
-    // An error before the first chunk is routed like any failed call; after it, it surfaces.
+    type Started = Awaited<ReturnType<typeof firstAnswerChunk>>;
+    // Until the first chunk with content a stream is routed like any call (an error, an empty
+    // stream, a withheld answer: retry or fall back); after it, errors surface, typed.
     const routed: RouteOutcome<Started> = await this.router.route(
       messages,
       options as Record<string, unknown>,
       runManager,
-      async (entry, msgs, signal) => {
-        const rest = entry.inner
-          ._streamResponseChunks(msgs, this.innerOptions(options, signal), runManager)
-          [Symbol.asyncIterator]();
-        const first = await rest.next();
-        return { first, rest };
-      },
+      (entry, msgs, signal) =>
+        firstAnswerChunk(
+          entry.name,
+          entry.inner
+            ._streamResponseChunks(msgs, this.innerOptions(options, signal), runManager)
+            [Symbol.asyncIterator](),
+          this.onContentFilter,
+        ),
       options.autopicker ?? {},
     );
     if (routed.kind === "failed") {
@@ -377,26 +398,51 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       return;
     }
     const served = routed.served;
+    const { head, rest } = served.result;
     let usage: UsageMetadata | undefined;
     let sawModelName = false;
-    let settled = false;
-    const settle = async () => {
-      if (!settled) {
-        settled = true;
-        await served.settle(usage);
-      }
+    let text = "";
+    let last: ChatGenerationChunk | undefined;
+    let broke: unknown;
+    const take = (chunk: ChatGenerationChunk) => {
+      const msg = chunk.message as AIMessageChunk;
+      // Core's merge keeps cached-input and reasoning details, so budgets settle at the right price.
+      if (msg.usage_metadata) usage = mergeUsageMetadata(usage, msg.usage_metadata);
+      if (msg.response_metadata?.model_name) sawModelName = true;
+      text += chunk.text;
+      last = chunk;
+      return chunk;
     };
+    let settled: Settled | undefined;
+    let finished = served.result.ended;
     try {
-      for (let next = served.result.first; !next.done; next = await served.result.rest.next()) {
-        const chunk = next.value;
-        const msg = chunk.message as AIMessageChunk;
-        // Core's merge keeps cached-input and reasoning details, so budgets settle at the right price.
-        if (msg.usage_metadata) usage = mergeUsageMetadata(usage, msg.usage_metadata);
-        if (msg.response_metadata?.model_name) sawModelName = true;
-        yield chunk;
+      for (const chunk of head) yield take(chunk);
+      while (!finished) {
+        let next: IteratorResult<ChatGenerationChunk>;
+        try {
+          next = await rest.next();
+        } catch (error) {
+          broke = error;
+          finished = true;
+          break;
+        }
+        if (next.done) finished = true;
+        else yield take(next.value);
       }
     } finally {
-      await settle();
+      // The consumer stopped early: close the provider's stream (no more tokens billed).
+      if (!finished) await rest.return?.().catch(() => undefined);
+      // Either way the provider counted the call.
+      settled = await served.settle(usage);
+    }
+    if (broke !== undefined) {
+      if (isAbort(broke, options.signal)) throw broke;
+      throw new StreamInterruptedError(served.entry.name, text, { cause: broke });
+    }
+    const filtered = contentFilterReason(last?.message, last?.generationInfo);
+    if (filtered && this.onContentFilter === "fallback") {
+      // Withheld mid-answer: too late to fall back, but never a silent truncation.
+      throw new ContentFilteredError(served.entry.name, filtered);
     }
     // One empty closing chunk carries the decision trail; concat merges it into the final message.
     yield new ChatGenerationChunk({
@@ -405,7 +451,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         content: "",
         response_metadata: {
           ...(sawModelName ? {} : { model_name: served.entry.modelId }),
-          autopicker: served.trail,
+          autopicker: settled.usageEstimated ? { ...served.trail, usage_estimated: true } : served.trail,
         },
       }),
     });
@@ -450,6 +496,11 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     message.response_metadata = { ...message.response_metadata, autopicker: degradedTrail(failed.attempts) };
     return { generations: [{ text: message.text, message }] };
   }
+}
+
+/** The caller's own abort (not a transport failure): rethrown as it is. */
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || (error instanceof Error && error.name === "AbortError");
 }
 
 /** The call option wins over run metadata. */

@@ -54,21 +54,27 @@ export class BudgetGate {
     }
   }
 
-  /** The call returned: book what it really cost (or the estimate's refund). */
+  /**
+   * The call returned: book what it really cost. Without usage the real cost is unknown, so the
+   * reserved estimate stands as the spend (never $0: that would let the budget overspend).
+   */
   async settle(
     entry: ResolvedEntry,
     ticket: BudgetTicket | undefined,
     usage: UsageMetadata | undefined,
   ): Promise<void> {
     if (!this.budget) return;
-    const actual = usage
-      ? (this.prices.price(
-          entry.priceModel,
-          toTokenUsage(usage),
-          entry.pricing ? { pricing: entry.pricing } : {},
-        )?.total ?? 0)
-      : undefined;
-    if (ticket) await this.budget.settle(ticket, actual ?? 0);
+    if (!usage) {
+      if (ticket) await this.budget.settle(ticket);
+      return;
+    }
+    const actual =
+      this.prices.price(
+        entry.priceModel,
+        toTokenUsage(usage),
+        entry.pricing ? { pricing: entry.pricing } : {},
+      )?.total ?? 0;
+    if (ticket) await this.budget.settle(ticket, actual);
     else if (actual) await this.budget.record(actual);
   }
 

@@ -19,6 +19,7 @@ import type { BudgetGate } from "./budgetGate";
 import type { Candidate } from "./candidate";
 import type { ResolvedEntry } from "./entries";
 import type { EventHub } from "./eventHub";
+import { type Settled, Settlement } from "./settlement";
 import type { SharedHealthSync } from "./sharedHealth";
 import type { AutoPickerLogger } from "./types";
 
@@ -29,9 +30,12 @@ export type InnerCall<T> = (
   signal: AbortSignal | undefined,
 ) => Promise<T>;
 
+/** Books an answered call: limiter, estimator and budget get the real usage. Never throws. */
+export type Settle = (usage: UsageMetadata | undefined) => Promise<Settled>;
+
 /** How trying one model ended. */
 export type ModelOutcome<T> =
-  | { kind: "served"; result: T; settle: (usage: UsageMetadata | undefined) => Promise<void> }
+  | { kind: "served"; result: T; settle: Settle }
   | { kind: "fallback"; reason: FallbackReason; error?: unknown };
 
 /** What one call carries from model to model. */
@@ -66,7 +70,11 @@ export interface ModelAttemptsDeps {
  * limiter's slot, send, classify a failure, then retry on the same model, fall back, or surface.
  */
 export class ModelAttempts {
-  constructor(private readonly d: ModelAttemptsDeps) {}
+  private readonly settlement: Settlement;
+
+  constructor(private readonly d: ModelAttemptsDeps) {
+    this.settlement = new Settlement(d);
+  }
 
   /** The budget around all attempts on one model: reserve first, then settle or release. */
   async tryModel<T>(c: Candidate, call: InnerCall<T>, scope: CallScope): Promise<ModelOutcome<T>> {
@@ -76,7 +84,9 @@ export class ModelAttempts {
       return { kind: "fallback", reason: "budget" };
     }
     const ticket = admission.ticket;
-    let outcome: ModelOutcome<T>;
+    let outcome:
+      | { kind: "served"; result: T; booking: ReservationTicket }
+      | (ModelOutcome<T> & { kind: "fallback" });
     try {
       outcome = await this.attempts(c, call, scope);
     } catch (error) {
@@ -87,18 +97,18 @@ export class ModelAttempts {
       await this.d.budget.release(ticket);
       return outcome;
     }
-    const settleLimiter = outcome.settle;
-    return {
-      ...outcome,
-      settle: async (usage) => {
-        await settleLimiter(usage);
-        await this.d.budget.settle(c.entry, ticket, usage);
-      },
-    };
+    const { booking, result } = outcome;
+    return { kind: "served", result, settle: (usage) => this.settlement.settle(c, booking, ticket, usage) };
   }
 
   /** Every attempt on one model: wait for a slot, send, and retry while the policy says so. */
-  private async attempts<T>(c: Candidate, call: InnerCall<T>, scope: CallScope): Promise<ModelOutcome<T>> {
+  private async attempts<T>(
+    c: Candidate,
+    call: InnerCall<T>,
+    scope: CallScope,
+  ): Promise<
+    { kind: "served"; result: T; booking: ReservationTicket } | (ModelOutcome<T> & { kind: "fallback" })
+  > {
     const counters = newCounters();
     let backoffMs = 0;
     for (;;) {
@@ -109,7 +119,7 @@ export class ModelAttempts {
         const result = await this.send(c, call, scope.signal);
         this.onSuccess(c, slot.permit);
         scope.attempts.push({ model: c.entry.name, outcome: "ok", waitedMs: slot.waitedMs });
-        return { kind: "served", result, settle: (usage) => this.settle(c, slot.ticket, usage) };
+        return { kind: "served", result, booking: slot.ticket };
       } catch (error) {
         const next = await this.afterError(c, error, slot, counters, scope);
         if (next.kind === "fallback") return next;
@@ -279,17 +289,5 @@ export class ModelAttempts {
     } catch (error) {
       this.d.logger.debug?.(`could not learn rate-limit headers for ${model}: ${String(error)}`);
     }
-  }
-
-  private async settle(
-    c: Candidate,
-    ticket: ReservationTicket,
-    usage: UsageMetadata | undefined,
-  ): Promise<void> {
-    const actual = usage ? usage.input_tokens + usage.output_tokens : undefined;
-    if (usage && usage.input_tokens > 0 && c.estimated) {
-      this.d.estimator.learn(c.entry.modelId, c.estimatedTokens, usage.input_tokens);
-    }
-    await this.d.limiter.commit(ticket, actual);
   }
 }

@@ -12,6 +12,7 @@ import type { EventHub } from "./eventHub";
 import { type CallScope, type InnerCall, ModelAttempts, type ModelOutcome } from "./modelAttempts";
 import { byCost } from "./ordering";
 import { Planner } from "./plan";
+import type { Settled } from "./settlement";
 import type { SharedHealthSync } from "./sharedHealth";
 import { toTrail } from "./trail";
 import type { AutoPickerLogger, CallPreference, ContextStrategy, DecisionTrail, TaskRoute } from "./types";
@@ -23,8 +24,8 @@ export interface Served<T> {
   result: T;
   entry: ResolvedEntry;
   trail: DecisionTrail;
-  /** Reconciles the limiter, the estimator and the budget with real usage. Call exactly once. */
-  settle(usage: UsageMetadata | undefined): Promise<void>;
+  /** Reconciles the limiter, the estimator and the budget with real usage. Call exactly once; never throws. */
+  settle(usage: UsageMetadata | undefined): Promise<Settled>;
 }
 
 /** How routing one call ended. */

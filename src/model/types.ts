@@ -85,6 +85,12 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   jitter?: JitterMode;
   /** What to do with input too long for the primary. Default "fallback". */
   contextStrategy?: ContextStrategy;
+  /**
+   * An answer the provider's safety system withheld (`finish_reason: "content_filter"`, Gemini
+   * `SAFETY`, a blocked prompt): `"fallback"` (default) tries the next model; `"return"` returns it
+   * as it is. In a stream already under way, `"fallback"` ends it with `ContentFilteredError`.
+   */
+  onContentFilter?: "fallback" | "return";
   /** Published tier for catalog limits of every entry without `limits`. */
   tier?: Tier;
   /** Circuit breaker per model. */
@@ -222,4 +228,6 @@ export interface DecisionTrail {
   pricing?: TrailPricing;
   /** Set when every model failed and `onAllFailed` supplied the answer (`model` is then "none"). */
   degraded?: boolean;
+  /** Set when the provider reported no token usage: limits and budget were settled from the estimate. */
+  usage_estimated?: boolean;
 }

@@ -73,12 +73,19 @@ export function decideAfterError(
         ? { action: "fallback", reason: "transient_error" }
         : { action: "retry", delayMs };
     }
-    case "unknown": {
+    // Errors nobody understands (an unreadable answer among them) share one count: the second falls back.
+    case "unknown":
+    case "malformed_response": {
       const n = counters.unknown++;
+      const reason: FallbackReason = error.kind === "unknown" ? "unknown_error" : "malformed_response";
       return n >= 1
-        ? { action: "fallback", reason: "unknown_error" }
+        ? { action: "fallback", reason }
         : { action: "retry", delayMs: Math.min(backoffDelay(0, policy.backoff), policy.maxWaitMs) };
     }
+    case "content_filter":
+      return { action: "fallback", reason: "content_filter" };
+    case "client_rejected":
+      return { action: "fallback", reason: "client_rejected" };
     case "quota_exhausted":
       return { action: "fallback", reason: "quota_exhausted" };
     case "context_length":
