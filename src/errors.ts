@@ -8,6 +8,7 @@ export type AutoPickerErrorCode =
   | "all_models_failed"
   | "context_window_exceeded"
   | "budget_exceeded"
+  | "run_budget_exceeded"
   | "malformed_response"
   | "content_filtered"
   | "stream_interrupted"
@@ -159,6 +160,43 @@ export class StreamInterruptedError extends AutoPickerError {
       `The stream from ${model} broke off after ${partialText.length} characters ` +
         `(${options.cause instanceof Error ? options.cause.name : "error"}); the answer is incomplete.`,
       options,
+    );
+  }
+}
+
+/**
+ * The next model call of a run cannot fit the run's budget (`maxUsd`, `maxTokens` or
+ * `maxModelCalls`), with the figures; raised when the run budget's `onExhausted` is "throw" (and in
+ * "downgrade" mode when no model is cheap enough).
+ */
+export class RunBudgetExceededError extends AutoPickerError {
+  readonly code = "run_budget_exceeded" as const;
+  override name = "RunBudgetExceededError";
+  constructor(
+    /** Which limit the call would break. */
+    readonly dimension: "usd" | "tokens" | "model_calls",
+    /** What the call needs at worst (`null`: its model has no known price, so no dollar limit can admit it). */
+    readonly needed: number | null,
+    /** What the run has left on that limit. */
+    readonly remaining: number,
+    /** The run so far. */
+    readonly spent: {
+      spentUsd: number;
+      tokens: number;
+      modelCalls: number;
+    },
+  ) {
+    const left =
+      dimension === "model_calls"
+        ? "no model calls left"
+        : dimension === "tokens"
+          ? `${Math.max(0, remaining)} tokens left, this call needs up to ${needed}`
+          : needed === null
+            ? "the next model has no known price, so a dollar limit cannot admit it (set `pricing` on its entry)"
+            : `$${Math.max(0, remaining).toFixed(6)} left, this call needs up to $${needed.toFixed(6)}`;
+    super(
+      `The run's budget is spent: ${left}. So far: $${spent.spentUsd.toFixed(6)}, ${spent.tokens} tokens, ` +
+        `${spent.modelCalls} model calls.`,
     );
   }
 }

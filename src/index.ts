@@ -52,6 +52,14 @@ export {
   type Pricing,
   type TokenUsage,
 } from "./cost/pricing";
+export {
+  RunBudget,
+  type RunBudgetExhaustion,
+  type RunBudgetOptions,
+  type RunBudgetShortfall,
+  type RunBudgetSummary,
+  type RunBudgetTicket,
+} from "./cost/runBudget";
 export type { RunUsage, UsageAggregatorOptions, UsageStats, UsageTotals } from "./cost/usageStats";
 // From environment variables to a picker
 export {
@@ -68,8 +76,12 @@ export {
   AutoPickerError,
   type AutoPickerErrorCode,
   BudgetExceededError,
+  ContentFilteredError,
   ContextWindowExceededError,
   isAutoPickerError,
+  MalformedResponseError,
+  RunBudgetExceededError,
+  StreamInterruptedError,
 } from "./errors";
 // Rate limits
 export { catalogLimits, type Tier } from "./limits/catalog";
@@ -124,6 +136,9 @@ export {
   RATE_LIMIT_FALLBACK,
   RATE_LIMIT_WAIT,
   type RateLimitWaitPayload,
+  RUN_BUDGET_EXHAUSTED,
+  type RunBudgetExhaustedEvent,
+  type RunBudgetExhaustedPayload,
   type ServedEvent,
   type WaitCause,
   type WaitEvent,
@@ -133,6 +148,7 @@ export { MemoryModelHealthStore, type ModelHealthStore, type SharedModelHealth }
 export { getDecisionTrail } from "./model/trail";
 export type {
   AllFailedContext,
+  AutoPickerCallSettings,
   AutoPickerChatModelInput,
   AutoPickerLogger,
   AutoPickerStats,
@@ -148,6 +164,7 @@ export type {
   TaskRoute,
   TrailAttempt,
   TrailPricing,
+  TrailRunBudget,
 } from "./model/types";
 export type { JitterMode } from "./retry/backoff";
 export type { CircuitState } from "./retry/circuitBreaker";

@@ -18,14 +18,16 @@ import {
   type UsageMetadata,
 } from "@langchain/core/messages";
 import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
-import type { Runnable } from "@langchain/core/runnables";
+import { ensureConfig, type Runnable } from "@langchain/core/runnables";
 import type { InteropZodType } from "@langchain/core/utils/types";
 import { type Clock, systemClock } from "../clock";
 import { countTextTokens, TokenEstimator } from "../context";
+import type { RunBudget } from "../cost/runBudget";
 import {
   AllModelsFailedError,
   AutoPickerConfigError,
   ContentFilteredError,
+  RunBudgetExceededError,
   StreamInterruptedError,
 } from "../errors";
 import { RateLimiter } from "../limits";
@@ -48,14 +50,16 @@ import type {
   WaitEvent,
 } from "./events";
 import { ModelHealth } from "./health";
-import { type CallPreference, preferenceFromMetadata } from "./ordering";
-import { type RouteOutcome, Router } from "./router";
+import { settingsFromMetadata } from "./ordering";
+import { type InnerCall, type RouteOutcome, Router } from "./router";
+import { RunBudgets } from "./runBudgets";
 import type { Settled } from "./settlement";
 import { SharedHealthSync } from "./sharedHealth";
 import { StatsRecorder } from "./stats";
 import { structuredOutput } from "./structuredOutput";
-import { degradedTrail } from "./trail";
+import { degradedTrail, toTrailRunBudget } from "./trail";
 import type {
+  AutoPickerCallSettings,
   AutoPickerChatModelInput,
   AutoPickerLogger,
   AutoPickerStats,
@@ -66,8 +70,12 @@ import type {
 
 /** Call options: the standard ones plus tool binding, forwarded to whichever model serves. */
 export interface AutoPickerCallOptions extends BaseChatModelCallOptions {
-  /** Per-call routing: `{ preference: "cost" }`, `{ model: "openai/gpt-4o" }` or `{ task: "classify" }`. Run metadata keys `autopicker_preference`, `autopicker_model`, `autopicker_task` do the same from inside agents. */
-  autopicker?: CallPreference;
+  /**
+   * Per-call routing (`{ preference: "cost" }`, `{ model: "openai/gpt-4o" }`, `{ task: "classify" }`)
+   * and the run's budget (`{ runBudget: { maxUsd: 0.5 } }`). Run metadata keys `autopicker_preference`,
+   * `autopicker_model`, `autopicker_task`, `autopicker_run_budget` do the same from inside agents.
+   */
+  autopicker?: AutoPickerCallSettings;
   tools?: BindToolsInput[];
   tool_choice?: ToolChoice;
   strict?: boolean;
@@ -97,6 +105,8 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return "AutoPickerChatModel";
   }
 
+  /** Marks the picker for middleware that must know it (duck-typed: survives duplicate installs). */
+  readonly isAutoPicker = true as const;
   private readonly entries: readonly ResolvedEntry[];
   readonly rateLimiter: RateLimiter;
   readonly clock: Clock;
@@ -106,6 +116,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   private readonly router: Router;
   private readonly onAllFailed: AutoPickerChatModelInput["onAllFailed"];
   private readonly onContentFilter: ContentFilterStrategy;
+  private readonly runBudgets = new RunBudgets();
 
   constructor(fields: AutoPickerChatModelInput) {
     const { maxRetries: _ours, ...baseFields } = fields as AutoPickerChatModelInput & { maxRetries?: number };
@@ -345,24 +356,17 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
     options.signal?.throwIfAborted();
-    this.events.emit("request", { primary: this.entries[0]!.name });
-    const routed = await this.router.route(
-      messages,
-      options as Record<string, unknown>,
-      runManager,
-      async (entry, msgs, signal) => {
-        const result = await entry.inner._generate(msgs, this.innerOptions(options, signal), runManager);
-        // Checked before it counts as served: an empty or withheld answer is a failed attempt.
-        checkResult(entry.name, result, this.onContentFilter);
-        return result;
-      },
-      options.autopicker ?? {},
-    );
+    const routed = await this.routeCall(messages, options, runManager, async (entry, msgs, signal) => {
+      const result = await entry.inner._generate(msgs, this.innerOptions(options, signal), runManager);
+      // Checked before it counts as served: an empty or withheld answer is a failed attempt.
+      checkResult(entry.name, result, this.onContentFilter);
+      return result;
+    });
+    if (routed.kind === "finished") return routed.result;
     if (routed.kind === "failed") return this.handleFailure(routed, messages);
     const served = routed.served;
     const generation = served.result.generations[0]!;
-    const settled = await served.settle(usageOf(generation));
-    const trail = settled.usageEstimated ? { ...served.trail, usage_estimated: true } : served.trail;
+    const trail = withSettlement(served.trail, await served.settle(usageOf(generation)));
     for (const g of served.result.generations) stamp(g.message, served.entry, trail);
     return served.result;
   }
@@ -373,26 +377,19 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
-    this.events.emit("request", { primary: this.entries[0]!.name });
-    type Started = Awaited<ReturnType<typeof firstAnswerChunk>>;
     // Until the first chunk with content a stream is routed like any call (an error, an empty
     // stream, a withheld answer: retry or fall back); after it, errors surface, typed.
-    const routed: RouteOutcome<Started> = await this.router.route(
-      messages,
-      options as Record<string, unknown>,
-      runManager,
-      (entry, msgs, signal) =>
-        firstAnswerChunk(
-          entry.name,
-          entry.inner
-            ._streamResponseChunks(msgs, this.innerOptions(options, signal), runManager)
-            [Symbol.asyncIterator](),
-          this.onContentFilter,
-        ),
-      options.autopicker ?? {},
+    const routed = await this.routeCall(messages, options, runManager, (entry, msgs, signal) =>
+      firstAnswerChunk(
+        entry.name,
+        entry.inner
+          ._streamResponseChunks(msgs, this.innerOptions(options, signal), runManager)
+          [Symbol.asyncIterator](),
+        this.onContentFilter,
+      ),
     );
-    if (routed.kind === "failed") {
-      const result = await this.handleFailure(routed, messages);
+    if (routed.kind !== "served") {
+      const result = routed.kind === "finished" ? routed.result : await this.handleFailure(routed, messages);
       const message = result.generations[0]!.message;
       yield new ChatGenerationChunk({ text: message.text, message: new AIMessageChunk({ ...message }) });
       return;
@@ -451,7 +448,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         content: "",
         response_metadata: {
           ...(sawModelName ? {} : { model_name: served.entry.modelId }),
-          autopicker: settled.usageEstimated ? { ...served.trail, usage_estimated: true } : served.trail,
+          autopicker: withSettlement(served.trail, settled),
         },
       }),
     });
@@ -482,10 +479,42 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return { ...rest, signal, maxRetries: 0 } as never;
   }
 
+  /**
+   * Routes one call with the envelope of the run it belongs to. A run whose budget is spent in
+   * "finish" mode gets a final answer instead of an error, so the agent (or chain) ends cleanly.
+   */
+  private async routeCall<T>(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager: CallbackManagerForLLMRun | undefined,
+    call: InnerCall<T>,
+  ): Promise<RouteOutcome<T> | { kind: "finished"; result: ChatResult }> {
+    this.events.emit("request", { primary: this.entries[0]!.name });
+    const settings = options.autopicker ?? {};
+    const runBudget = this.runBudgets.resolve(settings.runBudget);
+    try {
+      return await this.router.route(
+        messages,
+        options as Record<string, unknown>,
+        runManager,
+        call,
+        settings,
+        runBudget,
+      );
+    } catch (error) {
+      if (error instanceof RunBudgetExceededError && runBudget?.onExhausted === "finish") {
+        return { kind: "finished", result: runBudgetFinish(error, runBudget) };
+      }
+      throw error;
+    }
+  }
+
   private async handleFailure(
     failed: RouteOutcome<unknown> & { kind: "failed" },
     messages: BaseMessage[],
   ): Promise<ChatResult> {
+    // "downgrade" and no model cheap enough: the run's budget is the reason, say so.
+    if (failed.lastError instanceof RunBudgetExceededError) throw failed.lastError;
     if (!this.onAllFailed) throw new AllModelsFailedError(failed.attempts, { cause: failed.lastError });
     const answer = await this.onAllFailed({
       messages,
@@ -498,6 +527,40 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   }
 }
 
+/** The trail plus what settling found: estimated usage, the run's envelope. */
+function withSettlement(trail: DecisionTrail, settled: Settled): DecisionTrail {
+  return {
+    ...trail,
+    ...(settled.usageEstimated ? { usage_estimated: true } : {}),
+    ...(settled.runBudget ? { run_budget: toTrailRunBudget(settled.runBudget) } : {}),
+  };
+}
+
+/** The final answer of a run whose budget is spent ("finish"): no tool calls, so agents end here. */
+function runBudgetFinish(error: RunBudgetExceededError, budget: RunBudget): ChatResult {
+  const s = budget.summary();
+  const figures = [
+    budget.maxUsd !== undefined ? `$${s.spentUsd.toFixed(4)} of $${budget.maxUsd.toFixed(4)}` : undefined,
+    budget.maxTokens !== undefined ? `${s.tokens} of ${budget.maxTokens} tokens` : undefined,
+    `${s.modelCalls}${budget.maxModelCalls !== undefined ? ` of ${budget.maxModelCalls}` : ""} model calls`,
+  ].filter(Boolean);
+  const message = new AIMessage({
+    content:
+      `I have to stop here: this run's budget is spent (${figures.join(", ")}). ` +
+      "What was done so far is in the conversation above.",
+    response_metadata: {
+      autopicker: {
+        model: "none",
+        attempts: [],
+        waited_ms: 0,
+        run_budget: toTrailRunBudget(s),
+        run_budget_exhausted: error.dimension,
+      } satisfies DecisionTrail,
+    },
+  });
+  return { generations: [{ text: String(message.content), message }] };
+}
+
 /** The caller's own abort (not a transport failure): rethrown as it is. */
 function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true || (error instanceof Error && error.name === "AbortError");
@@ -505,7 +568,9 @@ function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
 
 /** The call option wins over run metadata. */
 function withRouting(options: AutoPickerCallOptions | undefined): AutoPickerCallOptions | undefined {
-  const fromMetadata = preferenceFromMetadata(options?.metadata);
+  // ensureConfig: the metadata of the surrounding run too, when a lambda calls the model without
+  // passing its config on.
+  const fromMetadata = settingsFromMetadata(ensureConfig(options).metadata);
   if (Object.keys(fromMetadata).length === 0) return options;
   return { ...options, autopicker: { ...fromMetadata, ...options?.autopicker } };
 }

@@ -54,28 +54,30 @@ export class BudgetGate {
     }
   }
 
-  /**
-   * The call returned: book what it really cost. Without usage the real cost is unknown, so the
-   * reserved estimate stands as the spend (never $0: that would let the budget overspend).
-   */
-  async settle(
-    entry: ResolvedEntry,
-    ticket: BudgetTicket | undefined,
-    usage: UsageMetadata | undefined,
-  ): Promise<void> {
-    if (!this.budget) return;
-    if (!usage) {
-      if (ticket) await this.budget.settle(ticket);
-      return;
-    }
-    const actual =
+  /** What a call with this usage cost on `entry` (its price override first); `null` when unpriced. */
+  cost(entry: ResolvedEntry, usage: UsageMetadata): number | null {
+    return (
       this.prices.price(
         entry.priceModel,
         toTokenUsage(usage),
         entry.pricing ? { pricing: entry.pricing } : {},
-      )?.total ?? 0;
-    if (ticket) await this.budget.settle(ticket, actual);
-    else if (actual) await this.budget.record(actual);
+      )?.total ?? null
+    );
+  }
+
+  /**
+   * The call returned: book what it really cost. Without usage (`costUsd` null) the real cost is
+   * unknown, so the reserved estimate stands as the spend (never $0: that would let the budget
+   * overspend).
+   */
+  async settle(ticket: BudgetTicket | undefined, costUsd: number | null): Promise<void> {
+    if (!this.budget) return;
+    if (costUsd === null) {
+      if (ticket) await this.budget.settle(ticket);
+      return;
+    }
+    if (ticket) await this.budget.settle(ticket, costUsd);
+    else if (costUsd) await this.budget.record(costUsd);
   }
 
   /** The call failed before costing anything. */

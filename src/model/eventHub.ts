@@ -8,6 +8,9 @@ import {
   fallbackEventName,
   RATE_LIMIT_WAIT,
   type RateLimitWaitPayload,
+  RUN_BUDGET_EXHAUSTED,
+  type RunBudgetExhaustedEvent,
+  type RunBudgetExhaustedPayload,
   type WaitEvent,
 } from "./events";
 import type { AutoPickerLogger } from "./types";
@@ -87,6 +90,25 @@ export class EventHub {
         : base;
     await this.dispatch(runManager, fallbackEventName(event.reason), payload);
     this.logger.debug?.(`fallback ${event.from} -> ${event.to} (${event.reason})`);
+  }
+
+  /** A budgeted run's call did not fit: listeners, then `run_budget_exhausted`. */
+  async runBudgetExhausted(
+    event: RunBudgetExhaustedEvent,
+    runManager: CallbackManagerForLLMRun | undefined,
+  ): Promise<void> {
+    this.emit("runBudgetExhausted", event);
+    const { error } = event;
+    const payload: RunBudgetExhaustedPayload = {
+      model: event.model,
+      dimension: error.dimension,
+      needed: error.needed,
+      remaining: error.remaining,
+      spent_usd: error.spent.spentUsd,
+      tokens: error.spent.tokens,
+      model_calls: error.spent.modelCalls,
+    };
+    await this.dispatch(runManager, RUN_BUDGET_EXHAUSTED, payload);
   }
 
   private async dispatch(

@@ -1,4 +1,4 @@
-import type { AttemptRecord } from "../errors";
+import type { AttemptRecord, RunBudgetExceededError } from "../errors";
 import type { CircuitState } from "../retry/circuitBreaker";
 import type { ErrorKind } from "../retry/classify";
 import type { FallbackReason } from "../retry/policy";
@@ -21,6 +21,8 @@ export const CONTEXT_LENGTH_FALLBACK = "context_length_fallback";
 export const BUDGET_FALLBACK = "budget_fallback";
 /** A fallback because of an error: transient, auth, unknown, malformed answer, content filter, circuit open, refused input. */
 export const ERROR_FALLBACK = "error_fallback";
+/** A call of a budgeted run did not fit the run's envelope. */
+export const RUN_BUDGET_EXHAUSTED = "run_budget_exhausted";
 
 /** Every custom event the picker dispatches, for handlers that record them all. */
 export const AUTOPICKER_EVENT_NAMES = [
@@ -29,6 +31,7 @@ export const AUTOPICKER_EVENT_NAMES = [
   CONTEXT_LENGTH_FALLBACK,
   BUDGET_FALLBACK,
   ERROR_FALLBACK,
+  RUN_BUDGET_EXHAUSTED,
 ] as const;
 
 export type AutoPickerEventName = (typeof AUTOPICKER_EVENT_NAMES)[number];
@@ -75,6 +78,17 @@ export interface ContextLengthFallbackPayload extends FallbackPayload {
   estimated_tokens: number;
   original_max_context: number;
   fallback_max_context: number;
+}
+
+/** Payload of `run_budget_exhausted`: the limit the call would break and the run so far. */
+export interface RunBudgetExhaustedPayload {
+  model: string;
+  dimension: "usd" | "tokens" | "model_calls";
+  needed: number | null;
+  remaining: number;
+  spent_usd: number;
+  tokens: number;
+  model_calls: number;
 }
 
 // ---- JavaScript events: `llm.onX(listener)` -------------------------------------------------
@@ -127,6 +141,12 @@ export interface FailedEvent {
   attempts: readonly AttemptRecord[];
 }
 
+/** A call of a budgeted run did not fit the run's envelope (it stops, or downgrades). */
+export interface RunBudgetExhaustedEvent {
+  model: string;
+  error: RunBudgetExceededError;
+}
+
 /** What `llm.onX(...)` returns: call `dispose()` to stop listening. */
 export interface Disposable {
   dispose(): void;
@@ -140,4 +160,5 @@ export interface AutoPickerEvents {
   circuitStateChange: CircuitStateChangeEvent;
   served: ServedEvent;
   failed: FailedEvent;
+  runBudgetExhausted: RunBudgetExhaustedEvent;
 }

@@ -2,6 +2,7 @@ import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager
 import type { BaseMessage, UsageMetadata } from "@langchain/core/messages";
 import { type Clock, raceAbort } from "../clock";
 import type { TokenEstimator } from "../context";
+import { isShortfall, type RunBudget, type RunBudgetTicket } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { RateLimiter, ReservationTicket } from "../limits";
 import { withHeaderSink } from "../limits";
@@ -43,6 +44,8 @@ export interface CallScope {
   signal: AbortSignal | undefined;
   runManager: CallbackManagerForLLMRun | undefined;
   attempts: AttemptRecord[];
+  /** The envelope of the run this call belongs to, if it has one. */
+  runBudget: RunBudget | undefined;
 }
 
 /** A granted slot: the breaker's permit and the limiter's booking. */
@@ -62,7 +65,7 @@ export interface ModelAttemptsDeps {
   events: EventHub;
   clock: Clock;
   logger: AutoPickerLogger;
-  settings: { policy: RetryPolicy; quotaCooldownMs: number };
+  settings: { policy: RetryPolicy; quotaCooldownMs: number; defaultOutputTokens: number };
 }
 
 /**
@@ -78,8 +81,17 @@ export class ModelAttempts {
 
   /** The budget around all attempts on one model: reserve first, then settle or release. */
   async tryModel<T>(c: Candidate, call: InnerCall<T>, scope: CallScope): Promise<ModelOutcome<T>> {
-    const admission = await this.d.budget.admit(c);
+    // The run's envelope first (synchronous), then the global budget: a call must fit both.
+    const admitted = this.admitToRun(c, scope);
+    if (admitted.kind === "fallback") return admitted;
+    const runTicket = admitted.ticket;
+    const releaseRun = () => runTicket && scope.runBudget!.release(runTicket);
+    const admission = await this.d.budget.admit(c).catch((error: unknown) => {
+      releaseRun();
+      throw error;
+    });
     if (admission.kind === "skip") {
+      releaseRun();
       scope.attempts.push({ model: c.entry.name, outcome: "skipped:budget", waitedMs: 0 });
       return { kind: "fallback", reason: "budget" };
     }
@@ -90,15 +102,48 @@ export class ModelAttempts {
     try {
       outcome = await this.attempts(c, call, scope);
     } catch (error) {
+      releaseRun();
       await this.d.budget.release(ticket);
       throw error;
     }
     if (outcome.kind !== "served") {
+      releaseRun();
       await this.d.budget.release(ticket);
       return outcome;
     }
     const { booking, result } = outcome;
-    return { kind: "served", result, settle: (usage) => this.settlement.settle(c, booking, ticket, usage) };
+    const run = runTicket ? { budget: scope.runBudget!, ticket: runTicket } : undefined;
+    return {
+      kind: "served",
+      result,
+      settle: (usage) => this.settlement.settle(c, booking, ticket, usage, run),
+    };
+  }
+
+  /**
+   * Reserves the call's worst case (input estimate plus output allowance, at this model's price)
+   * from the run's envelope. A call that does not fit stops the run ("finish", "throw": the error
+   * goes up) or, in "downgrade" mode, moves on to a cheaper model.
+   */
+  private admitToRun(
+    c: Candidate,
+    scope: CallScope,
+  ): { kind: "go"; ticket?: RunBudgetTicket } | { kind: "fallback"; reason: "budget"; error: unknown } {
+    const run = scope.runBudget;
+    if (!run) return { kind: "go" };
+    const output = c.outputAllowance || this.d.settings.defaultOutputTokens;
+    const reserved = run.reserve(run.maxUsd === undefined ? 0 : c.cost, c.estimatedTokens + output);
+    if (!isShortfall(reserved)) return { kind: "go", ticket: reserved };
+    run.markExhausted();
+    const error = run.exceeded(reserved);
+    scope.attempts.push({
+      model: c.entry.name,
+      outcome: `skipped:run_budget(${reserved.dimension})`,
+      waitedMs: 0,
+    });
+    void this.d.events.runBudgetExhausted({ model: c.entry.name, error }, scope.runManager);
+    if (run.onExhausted !== "downgrade") throw error;
+    return { kind: "fallback", reason: "budget", error };
   }
 
   /** Every attempt on one model: wait for a slot, send, and retry while the policy says so. */

@@ -1,6 +1,6 @@
 import { AutoPickerConfigError } from "../errors";
 import type { ResolvedEntry } from "./entries";
-import type { CallPreference, TaskRoute } from "./types";
+import type { AutoPickerCallSettings, CallPreference, TaskRoute } from "./types";
 
 export type { CallPreference, Preference, TaskRoute } from "./types";
 
@@ -54,10 +54,16 @@ export function byCost(a: Orderable, b: Orderable): number {
   return a.cost - b.cost;
 }
 
-/** Reads a preference from run metadata (`autopicker_preference`, `autopicker_model`, `autopicker_task`). */
-export function preferenceFromMetadata(metadata: Record<string, unknown> | undefined): CallPreference {
+/**
+ * Reads call settings from run metadata (`autopicker_preference`, `autopicker_model`,
+ * `autopicker_task`, `autopicker_run_budget`).
+ */
+export function settingsFromMetadata(metadata: Record<string, unknown> | undefined): AutoPickerCallSettings {
   if (!metadata) return {};
-  const out: CallPreference = {};
+  const out: AutoPickerCallSettings = {};
+  const budget = metadata.autopicker_run_budget;
+  if (typeof budget === "object" && budget !== null)
+    out.runBudget = budget as AutoPickerCallSettings["runBudget"];
   const p = metadata.autopicker_preference;
   if (p === "quality" || p === "balanced" || p === "cost") out.preference = p;
   if (typeof metadata.autopicker_model === "string") out.model = metadata.autopicker_model;

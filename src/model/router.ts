@@ -2,6 +2,7 @@ import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager
 import type { BaseMessage, UsageMetadata } from "@langchain/core/messages";
 import type { Clock } from "../clock";
 import type { TokenEstimator } from "../context";
+import type { RunBudget } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { RateLimiter } from "../limits";
 import type { FallbackReason, RetryPolicy } from "../retry/policy";
@@ -80,9 +81,10 @@ export class Router {
     runManager: CallbackManagerForLLMRun | undefined,
     call: InnerCall<T>,
     choice: CallPreference = {},
+    runBudget?: RunBudget,
   ): Promise<RouteOutcome<T>> {
     const candidates = this.planner.plan(messages, options, choice);
-    const scope: CallScope = { signal: options.signal, runManager, attempts: [] };
+    const scope: CallScope = { signal: options.signal, runManager, attempts: [], runBudget };
     let leaving: Leaving | undefined;
     let lastError: unknown;
     let minWindow = 0;

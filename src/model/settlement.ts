@@ -1,6 +1,7 @@
 import type { UsageMetadata } from "@langchain/core/messages";
 import type { TokenEstimator } from "../context";
 import type { BudgetTicket } from "../cost";
+import type { RunBudget, RunBudgetSummary, RunBudgetTicket } from "../cost/runBudget";
 import type { RateLimiter, ReservationTicket } from "../limits";
 import type { BudgetGate } from "./budgetGate";
 import type { Candidate } from "./candidate";
@@ -10,6 +11,8 @@ import type { AutoPickerLogger } from "./types";
 export interface Settled {
   /** The provider reported no usable token counts: limits and budget kept the estimate. */
   usageEstimated: boolean;
+  /** The run's envelope after this call, when the call belongs to a budgeted run. */
+  runBudget?: RunBudgetSummary;
 }
 
 /**
@@ -36,6 +39,7 @@ export class Settlement {
     booking: ReservationTicket,
     budgetTicket: BudgetTicket | undefined,
     reported: UsageMetadata | undefined,
+    run?: { budget: RunBudget; ticket: RunBudgetTicket },
   ): Promise<Settled> {
     const { entry } = c;
     const usage = usable(reported);
@@ -53,11 +57,21 @@ export class Settlement {
     await this.guard("the rate limiter", () =>
       this.d.limiter.commit(booking, usage ? usage.input_tokens + usage.output_tokens : undefined),
     );
-    const budgetSettled = await this.guard("the budget", () =>
-      this.d.budget.settle(entry, budgetTicket, usage),
-    );
+    let costUsd: number | null = null;
+    await this.guard("the price book", () => {
+      costUsd = usage ? this.d.budget.cost(entry, usage) : null;
+    });
+    const budgetSettled = await this.guard("the budget", () => this.d.budget.settle(budgetTicket, costUsd));
     if (!budgetSettled) await this.guard("the budget", () => this.d.budget.release(budgetTicket));
-    return { usageEstimated: !usage };
+    if (run) {
+      await this.guard("the run budget", () =>
+        run.budget.settle(run.ticket, {
+          usd: costUsd,
+          tokens: usage ? usage.input_tokens + usage.output_tokens : null,
+        }),
+      );
+    }
+    return { usageEstimated: !usage, ...(run ? { runBudget: run.budget.summary() } : {}) };
   }
 
   /** Runs one bookkeeping step; `false` when it failed (logged once per step). */

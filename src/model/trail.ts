@@ -1,8 +1,9 @@
 import type { BaseMessage } from "@langchain/core/messages";
+import type { RunBudgetSummary } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { FallbackReason } from "../retry/policy";
 import type { ResolvedEntry } from "./entries";
-import type { DecisionTrail, EntryPricing, TrailAttempt, TrailPricing } from "./types";
+import type { DecisionTrail, EntryPricing, TrailAttempt, TrailPricing, TrailRunBudget } from "./types";
 
 /**
  * The decision trail the picker stamped on an answer (`response_metadata.autopicker`): which model
@@ -74,5 +75,16 @@ export function fromTrailPricing(p: TrailPricing): EntryPricing {
     inputPer1M: p.input_per_1m,
     outputPer1M: p.output_per_1m,
     ...(p.cached_input_per_1m !== undefined ? { cachedInputPer1M: p.cached_input_per_1m } : {}),
+  };
+}
+
+/** A run's envelope as it travels in the trail. */
+export function toTrailRunBudget(s: RunBudgetSummary): TrailRunBudget {
+  return {
+    spent_usd: s.spentUsd,
+    remaining_usd: s.remainingUsd,
+    tokens: s.tokens,
+    model_calls: s.modelCalls,
+    exhausted: s.exhausted,
   };
 }

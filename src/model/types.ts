@@ -2,6 +2,7 @@ import type { BaseChatModel, BaseChatModelParams } from "@langchain/core/languag
 import type { AIMessage, BaseMessage } from "@langchain/core/messages";
 import type { Clock } from "../clock";
 import type { AlertMonitor, BudgetManager } from "../cost";
+import type { RunBudget, RunBudgetOptions } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { ModelLimits, RateLimiter, Tier } from "../limits";
 import type { JitterMode } from "../retry/backoff";
@@ -20,6 +21,18 @@ export interface CallPreference {
   model?: string;
   /** A key of the `tasks` option. */
   task?: string;
+}
+
+/**
+ * The `autopicker` call option (and the `autopicker_*` run metadata keys): routing for this call
+ * and the budget of the run it belongs to.
+ */
+export interface AutoPickerCallSettings extends CallPreference {
+  /**
+   * The run's budget envelope: a `RunBudget` to share one explicitly, or its options, which open one
+   * envelope per options object (pass a fresh object per run). Metadata key: `autopicker_run_budget`.
+   */
+  runBudget?: RunBudget | RunBudgetOptions;
 }
 
 /** What a task maps to: a preference, or the models to try first, in order. */
@@ -230,4 +243,17 @@ export interface DecisionTrail {
   degraded?: boolean;
   /** Set when the provider reported no token usage: limits and budget were settled from the estimate. */
   usage_estimated?: boolean;
+  /** The run's envelope after this call, when the call belongs to a budgeted run. */
+  run_budget?: TrailRunBudget;
+  /** Set on the final answer of a run whose budget was spent ("finish"): the limit that stopped it. */
+  run_budget_exhausted?: "usd" | "tokens" | "model_calls";
+}
+
+/** A run's budget as the trail carries it. */
+export interface TrailRunBudget {
+  spent_usd: number;
+  remaining_usd: number | null;
+  tokens: number;
+  model_calls: number;
+  exhausted: boolean;
 }
