@@ -145,6 +145,32 @@ describe("conclusion", () => {
     expect(r.conclusion).toContain("raise gpt-4o-mini to tier1");
   });
 
+  it("a lone fallback-first with no fallback: suggests waiting longer or adding a fallback", async () => {
+    const r = await simulate({
+      models: [{ model: "gpt-4o-mini", limits: { requestsPerMinute: 10 } }],
+      workload: { calls: 30, concurrency: 10, promptTokens: 50, outputTokens: 10 },
+      compare: ["fallback-first"],
+    });
+    expect(r.scenarios[0]!.failures).toEqual({ rate_limit: 20 });
+    expect(r.conclusion).toContain("As configured, the picker serves 33% of the calls from the primary");
+    expect(r.conclusion).toContain("raise maxWaitSeconds (now 10 s)");
+    expect(r.conclusion).toContain("add a fallback");
+  });
+
+  it("a Gemini primary's token limit is counted as the picker books it, which it says", async () => {
+    // Gemini counts the ~200 prompt tokens; the picker also books the 300-token output allowance.
+    const r = await simulate({
+      models: [{ model: "gemini-2.5-flash", limits: { tokensPerMinute: 3_000 } }, { model: "gpt-4o-mini" }],
+      workload: { calls: 30, concurrency: 5, promptTokens: 200, outputTokens: 300 },
+      compare: ["wait-first"],
+    });
+    expect(r.conclusion).toContain(
+      "at ~500 tokens a call as the picker books them (prompt plus output allowance; the provider counts ~200) it admits 6 calls a minute, so 30 calls need 5 one-minute windows",
+    );
+    // And that is what happened: five windows, the last starting after four minutes.
+    expect(r.scenarios[0]!.makespanMs).toBeGreaterThan(4 * 60_000);
+  });
+
   it("bursts over the per-minute limit bind at peaks, not on average", async () => {
     const config: SimulationConfig = {
       models: [{ model: "gpt-4o-mini", limits: { requestsPerMinute: 20 } }, { model: "gemini-2.5-flash" }],

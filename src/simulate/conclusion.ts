@@ -29,8 +29,10 @@ interface Capacity {
   limit?: string;
   /** Calls per day (Infinity when unlimited). */
   perDay: number;
-  /** Tokens the provider books per call (OpenAI: prompt + max_tokens; Gemini: prompt). */
+  /** Tokens booked per call in the token window (see {@link bookedTokens}). */
   tokensPerCall: number;
+  /** What Gemini itself counts, when the picker books more than that (it adds the output allowance). */
+  providerTokensPerCall?: number;
 }
 
 /** How hard the workload pushes, in calls per minute, if nothing held it back. */
@@ -60,9 +62,15 @@ export function conclude(result: Input): string {
 }
 
 /** Per-minute and per-day capacity of `m` in calls, for this workload's call size. */
-export function capacityOf(m: Pick<ModelOutcome, "name" | "provider" | "limits">, result: Input): Capacity {
-  const tokensPerCall = bookedTokensPerCall(m, result);
-  return capacityFromLimits(m.limits, tokensPerCall);
+export function capacityOf(
+  m: Pick<ModelOutcome, "name" | "provider" | "limits" | "knownToPicker">,
+  result: Input,
+): Capacity {
+  const booked = bookedTokens(m, result);
+  return {
+    ...capacityFromLimits(m.limits, booked.tokens),
+    ...(booked.provider !== booked.tokens ? { providerTokensPerCall: booked.provider } : {}),
+  };
 }
 
 function capacityFromLimits(limits: SimulatedLimits, tokensPerCall: number): Capacity {
@@ -87,8 +95,15 @@ function capacityFromLimits(limits: SimulatedLimits, tokensPerCall: number): Cap
   };
 }
 
-/** Tokens the provider books per request: the measured prompt plus, on OpenAI, `max_tokens`. */
-function bookedTokensPerCall(m: Pick<ModelOutcome, "name" | "provider">, result: Input): number {
+/**
+ * Tokens per call in the token window: what the provider counts (OpenAI: prompt + `max_tokens`;
+ * Gemini: the prompt), or, when the picker knows the limit, what the picker books (prompt + output
+ * allowance for every provider), since the picker then holds calls back before the provider would.
+ */
+function bookedTokens(
+  m: Pick<ModelOutcome, "name" | "provider" | "knownToPicker">,
+  result: Input,
+): { tokens: number; provider: number } {
   let input = 0;
   let served = 0;
   for (const s of result.scenarios) {
@@ -99,7 +114,9 @@ function bookedTokensPerCall(m: Pick<ModelOutcome, "name" | "provider">, result:
     }
   }
   const prompt = served > 0 ? input / served : result.workload.promptTokens;
-  return Math.round(prompt + (m.provider === "openai" ? result.workload.outputTokens : 0));
+  const provider = Math.round(prompt + (m.provider === "openai" ? result.workload.outputTokens : 0));
+  const picker = Math.round(prompt + result.workload.outputTokens);
+  return { tokens: m.knownToPicker ? Math.max(provider, picker) : provider, provider };
 }
 
 function demandOf(result: Input, primary: ModelOutcome): Demand {
@@ -137,9 +154,13 @@ function bindingSentence(
         `so ${n(calls - cap.perDay)} can only be answered by a fallback.`,
     };
   }
+  const asBooked =
+    cap.providerTokensPerCall !== undefined
+      ? ` as the picker books them (prompt plus output allowance; the provider counts ~${n(cap.providerTokensPerCall)})`
+      : "";
   const tokens =
     cap.limit?.includes("tokens") === true
-      ? ` at ~${n(cap.tokensPerCall)} tokens a call it admits ${n(cap.perMinute)} calls a minute, so`
+      ? ` at ~${n(cap.tokensPerCall)} tokens a call${asBooked} it admits ${n(cap.perMinute)} calls a minute, so`
       : "";
   const sends = demand.closedLoop
     ? `${result.workload.concurrency} callers could send ${n(Math.round(demand.perMinute))} a minute`
@@ -289,6 +310,11 @@ function changeSentence(
     );
   }
   const failing = result.scenarios.filter((s) => s.failed > 0);
+  if ((waiting.failures.rate_limit ?? 0) > 0 && (binds === "sustained" || binds === "peak")) {
+    ideas.push(
+      `raise maxWaitSeconds (now ${waiting.settings.maxWaitSeconds} s) so calls wait for the primary's next window instead of failing`,
+    );
+  }
   if (waiting.failed > 0) {
     ideas.push(
       hasFallback
@@ -315,7 +341,7 @@ function changeSentence(
       fallingBack.makespanMs < waiting.makespanMs &&
       fallingBack.costUsd <= waiting.costUsd
     ) {
-      verdict = `${fallingBack.name} is the better choice here: it fails nothing, finishes sooner and costs no more.`;
+      verdict = `Here ${fallingBack.name} is the better choice: it fails nothing, finishes sooner and costs no more.`;
     } else if (waiting.failed === 0 && fallingBack.failed > 0) {
       verdict = `Prefer ${waiting.name} if every call must be answered.`;
     } else if (waiting.failed === 0 && fallingBack.failed === 0) {
