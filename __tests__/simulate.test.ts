@@ -13,6 +13,7 @@ import {
   simulate,
 } from "../src/simulate";
 import { type CliIo, runCli } from "../src/simulate/cliMain";
+import { niceScale, timeScale } from "../src/simulate/svg";
 
 const PRIMARY = "openai/gpt-4o-mini";
 const FALLBACK = "gemini/gemini-2.5-flash";
@@ -154,6 +155,44 @@ describe("report", () => {
     const ticks = [...requests.matchAll(/<text class="tick"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
     // wait-first runs ~2 min; the request count peaks at 10 with a limit of 10.
     expect(ticks).toEqual(["0", "5", "10", "15", "0", "0:30", "1:00", "1:30", "2:00", "2:30"]);
+  });
+
+  it("scales: ticks from 0 in steps of 1, 2 or 5 x 10^k (or a round time step) up to the first at or above the max", () => {
+    for (const max of [0.3, 1, 7, 11, 57, 99, 101, 1234, 40_000, 44_000, 2_000_000]) {
+      const { top, ticks } = niceScale(max);
+      const step = ticks[1]! - ticks[0]!;
+      const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
+      expect([1, 2, 5]).toContainEqual(Number(mantissa.toPrecision(6)));
+      expect(ticks[0]).toBe(0);
+      expect(top).toBeGreaterThanOrEqual(max);
+      expect(top - step).toBeLessThan(max);
+      expect(ticks.length - 1).toBeLessThanOrEqual(5);
+    }
+    expect(timeScale(45_000).ticks.map(timeScale(45_000).format)).toEqual([
+      "0",
+      "10 s",
+      "20 s",
+      "30 s",
+      "40 s",
+      "50 s",
+    ]);
+    expect(timeScale(310_000).ticks.map(timeScale(310_000).format)).toEqual([
+      "0",
+      "1 min",
+      "2 min",
+      "3 min",
+      "4 min",
+      "5 min",
+      "6 min",
+    ]);
+    expect(timeScale(5 * 3_600_000).ticks.map(timeScale(5 * 3_600_000).format)).toEqual([
+      "0",
+      "1 h",
+      "2 h",
+      "3 h",
+      "4 h",
+      "5 h",
+    ]);
   });
 
   it("the terminal summary opens with the conclusion, then a plain-text table", () => {
