@@ -6,8 +6,8 @@
  * Models: a local OpenAI + Gemini simulator (no LLM keys needed); the primary's quota is "gone", so
  * the agent is served by the fallback and a `rate_limit_fallback` event is recorded.
  * Langfuse: real Langfuse when LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY are set (LANGFUSE_BASE_URL
- * optional); otherwise a local fake that accepts the OTLP export and serves the public API, and the
- * example prints what was exported.
+ * optional); otherwise `startFakeLangfuseServer` from `langchain-autopicker/testing`, a local stand-in
+ * that accepts the OTLP export and serves the public API, and the example prints what was exported.
  */
 import { HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
@@ -18,12 +18,14 @@ import { createAgent } from "langchain";
 import { AutoPickerChatModel } from "langchain-autopicker";
 import {
   AutoPickerLangfuseHandler,
-  type FakeLangfuseServer,
   fallbackReport,
   setupLangfuseTracing,
-  startFakeLangfuseServer,
 } from "langchain-autopicker/langfuse";
-import { ProviderSimulator } from "langchain-autopicker/testing";
+import {
+  type FakeLangfuseServer,
+  ProviderSimulator,
+  startFakeLangfuseServer,
+} from "langchain-autopicker/testing";
 import { z } from "zod";
 
 const realLangfuse = Boolean(process.env.LANGFUSE_PUBLIC_KEY && process.env.LANGFUSE_SECRET_KEY);

@@ -1,7 +1,8 @@
 import type { LLMResult } from "@langchain/core/outputs";
 import { asRecord, type FullTokenUsage, readCallReport } from "../cost/callUsage";
-import type { CostBreakdown, PriceBook } from "../cost/pricing";
+import { type CostBreakdown, type PriceBook, splitModelName } from "../cost/pricing";
 import { identifyServedModel, type RunStartInfo } from "../cost/servedModel";
+import type { DecisionTrail } from "../model/types";
 
 /** Non-overlapping usage keys, as Langfuse sums them: `input` excludes cache reads, `output` excludes reasoning. */
 export interface LangfuseUsageDetails {
@@ -9,25 +10,31 @@ export interface LangfuseUsageDetails {
   input_cache_read: number;
   output: number;
   output_reasoning?: number;
-  [key: string]: number | undefined;
 }
 
 /** What this package adds to a generation observation when its run ends. */
 export interface GenerationDetails {
-  /** The model that served (provider id when the provider named it). */
+  /**
+   * The model that served, as Langfuse matches model names (its price table accepts the provider's
+   * own id, `gpt-4o-mini-2024-07-18`, `gemini-2.5-flash`): the provider's `model_name`, else the
+   * served id without its provider prefix.
+   */
   model?: string;
-  usageDetails?: Record<string, number>;
+  /** The picker's entry that served, to name the observation after; absent for other models. */
+  servedEntry?: string;
+  usageDetails?: LangfuseUsageDetails;
   /** Dollars per usage key plus `total` (Langfuse infers nothing once this is set). */
   costDetails?: Record<string, number>;
+  /** Langfuse metadata: snake_case, flattened one level by Langfuse. */
   metadata: Record<string, unknown>;
   /** Set when the call could not be priced: the model name we tried and why. */
   unpriced?: { model: string | null; reason: "unknown_model" | "no_usage" };
 }
 
 /**
- * Reads a finished chat-model run the way the cost module does (served model, usage, PriceBook) and
- * turns it into Langfuse generation attributes. Pricing is the cost module's; only the key mapping
- * lives here.
+ * Reads a finished chat-model run exactly as `CostTrackingCallbackHandler` does (served model,
+ * usage, PriceBook) and turns it into Langfuse generation attributes. Pricing is the cost
+ * module's; only the mapping to Langfuse's keys lives here.
  */
 export function describeGeneration(
   output: LLMResult,
@@ -37,11 +44,19 @@ export function describeGeneration(
 ): GenerationDetails {
   const report = readCallReport(output);
   const served = identifyServedModel(report.responseMetadata, start);
+  const trail = readTrail(report.responseMetadata.autopicker);
   const providerModel =
-    stringOr(report.responseMetadata.model_name) ?? stringOr(report.responseMetadata.model);
-  const model = providerModel ?? served.model ?? undefined;
-  const metadata: Record<string, unknown> = { ...trailMetadata(report.responseMetadata.autopicker) };
-  const details: GenerationDetails = { ...(model ? { model } : {}), metadata };
+    nonEmpty(report.responseMetadata.model_name) ?? nonEmpty(report.responseMetadata.model);
+  const model = providerModel ?? (served.model ? splitModelName(served.model).model : undefined);
+  const metadata: Record<string, unknown> = {
+    ...(served.model ? { price_model: served.model } : {}),
+    ...(trail ? trailMetadata(trail) : {}),
+  };
+  const details: GenerationDetails = {
+    ...(model ? { model } : {}),
+    ...(trail && !trail.degraded ? { servedEntry: trail.model } : {}),
+    metadata,
+  };
 
   // A LangChain cache hit: no provider call, nothing billed.
   if (options.cached) {
@@ -53,9 +68,9 @@ export function describeGeneration(
     details.unpriced = { model: served.model, reason: "no_usage" };
     return details;
   }
-  details.usageDetails = usageDetails(report.usage) as Record<string, number>;
+  details.usageDetails = usageDetails(report.usage);
   const cost = served.model
-    ? priceBook.price(served.model, report.usage, {
+    ? priceBook.price(served.priceAs ?? served.model, report.usage, {
         ...(served.provider ? { provider: served.provider } : {}),
         ...(served.pricing ? { pricing: served.pricing } : {}),
         ...(options.at ? { at: options.at } : {}),
@@ -93,34 +108,42 @@ function costDetails(cost: CostBreakdown, usage: FullTokenUsage): Record<string,
   };
 }
 
-/**
- * The AutoPickerChatModel decision trail, flattened for Langfuse metadata (flattened one level there,
- * so each part gets its own key and stays filterable). Attempt errors are already redacted.
- */
-function trailMetadata(value: unknown): Record<string, unknown> {
+/** The picker's trail (`response_metadata.autopicker`), or `undefined` for another model's answer. */
+function readTrail(value: unknown): DecisionTrail | undefined {
   const trail = asRecord(value);
-  if (Object.keys(trail).length === 0) return {};
-  const attempts = Array.isArray(trail.attempts)
-    ? trail.attempts.map((a) => {
-        const r = asRecord(a);
-        return {
-          model: r.model,
-          outcome: r.outcome,
-          waited_ms: r.waitedMs,
-          ...(typeof r.error === "string" ? { error: r.error } : {}),
-        };
-      })
-    : [];
+  return typeof trail.model === "string" && Array.isArray(trail.attempts)
+    ? (trail as unknown as DecisionTrail)
+    : undefined;
+}
+
+/**
+ * The decision trail as Langfuse metadata, one key per part so each stays filterable (Langfuse
+ * flattens one level; `attempts` arrives as JSON). Attempt errors are already redacted. The
+ * trail's `model` becomes `autopicker_model`, next to Langfuse's own model field.
+ */
+function trailMetadata(trail: DecisionTrail): Record<string, unknown> {
   return {
     autopicker_model: trail.model,
-    attempts,
-    waited_ms: typeof trail.waited_ms === "number" ? trail.waited_ms : 0,
-    ...(typeof trail.fallback_reason === "string" ? { fallback_reason: trail.fallback_reason } : {}),
-    ...(typeof trail.fallback_from === "string" ? { fallback_from: trail.fallback_from } : {}),
-    ...(trail.degraded === true ? { degraded: true } : {}),
+    attempts: trail.attempts.map((a) => ({
+      model: a.model,
+      outcome: a.outcome,
+      waited_ms: a.waited_ms,
+      ...(a.error !== undefined ? { error: a.error } : {}),
+    })),
+    waited_ms: trail.waited_ms,
+    ...(trail.fallback_reason !== undefined ? { fallback_reason: trail.fallback_reason } : {}),
+    ...(trail.fallback_from !== undefined ? { fallback_from: trail.fallback_from } : {}),
+    ...(trail.estimated_input_tokens !== undefined
+      ? { estimated_input_tokens: trail.estimated_input_tokens }
+      : {}),
+    ...(trail.degraded ? { degraded: true } : {}),
+    ...(trail.usage_estimated ? { usage_estimated: true } : {}),
+    // The run's spend so far, on every generation of a budgeted run (the trace shows it growing).
+    ...(trail.run_budget ? { run_budget: trail.run_budget } : {}),
+    ...(trail.run_budget_exhausted ? { run_budget_exhausted: trail.run_budget_exhausted } : {}),
   };
 }
 
-function stringOr(value: unknown): string | undefined {
+function nonEmpty(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }

@@ -2,15 +2,17 @@ import type { Serialized } from "@langchain/core/load/serializable";
 import type { BaseMessage } from "@langchain/core/messages";
 import type { LLMResult } from "@langchain/core/outputs";
 import { CallbackHandler } from "@langfuse/langchain";
-import { startObservation } from "@langfuse/tracing";
+import { LangfuseGeneration, type LangfuseGenerationAttributes, startObservation } from "@langfuse/tracing";
 import type { SpanContext } from "@opentelemetry/api";
 import { type AutoPickerAlert, consoleLogger, logWarning, type WarningLogger } from "../cost/alerts";
 import { PriceBook, type Pricing } from "../cost/pricing";
 import { type RunStartInfo, readRunStart } from "../cost/servedModel";
+import { AutoPickerConfigError } from "../errors";
 import { RATE_LIMIT_WAIT } from "../model/events";
 import { type EventSpec, eventFromAlert, eventFromCustomEvent } from "./eventMetadata";
-import { describeGeneration } from "./generationDetails";
-import { checkObservation, runMapOf, type TrackedObservation } from "./internals";
+import { describeGeneration, type GenerationDetails } from "./generationDetails";
+import { contextManagerWorks, langfuseTracingIsOff } from "./otelState";
+import { type GenerationSlot, withGenerationSlot } from "./spanProcessor";
 
 /** The constructor options of `@langfuse/langchain`'s `CallbackHandler` (userId, sessionId, tags, version, traceMetadata). */
 export type LangfuseCallbackHandlerParams = NonNullable<ConstructorParameters<typeof CallbackHandler>[0]>;
@@ -29,18 +31,31 @@ export interface AutoPickerLangfuseHandlerOptions extends LangfuseCallbackHandle
   maxTrackedRuns?: number;
 }
 
+/** One chat-model run between its start and its end. */
+interface TrackedRun {
+  start: RunStartInfo | undefined;
+  slot: GenerationSlot;
+  /** The caller gave the run no name (`runName`), so the observation may be named after what served. */
+  unnamed: boolean;
+}
+
 /**
  * A drop-in for `@langfuse/langchain`'s `CallbackHandler` that also:
  * - prices every chat-model generation (any model, not only AutoPicker) with the cost module's
  *   {@link PriceBook}, sending `costDetails` (`input`, `input_cache_read`, `output`, `total`) and
  *   `metadata.cost_usd`, with non-overlapping usage keys;
- * - names the generation after the model that served and adds AutoPicker's decision trail
- *   (`autopicker_model`, `attempts`, `waited_ms`, `fallback_reason`, `fallback_from`) to its metadata;
- * - records `rate_limit_fallback`, `context_length_fallback` and `rate_limit_wait` as Langfuse
- *   `event` observations under the generation that dispatched them, and alerts via {@link recordAlert}.
+ * - sets the generation's model to the one that served (the provider's id, which Langfuse's model
+ *   table matches) and, for an unnamed AutoPicker run, names the observation after the entry that
+ *   served; adds the decision trail (`autopicker_model`, `attempts`, `waited_ms`,
+ *   `fallback_reason`, `fallback_from`) and `price_model` to its metadata;
+ * - records the picker's custom events (`rate_limit_wait`, `rate_limit_fallback`,
+ *   `context_length_fallback`, `budget_fallback`, `error_fallback`) as Langfuse `event`
+ *   observations under the generation that dispatched them, and alerts via {@link recordAlert}.
  *
- * It never fails or slows a call: every addition is guarded, nothing awaits an export, and problems
- * are logged once.
+ * It needs {@link AutoPickerSpanProcessor} on the tracer provider Langfuse uses
+ * (`setupLangfuseTracing()` adds it); without it, it warns once and traces are plain Langfuse ones.
+ * It never fails or slows a call: every addition is guarded, nothing awaits an export, and
+ * problems are logged once per logger.
  *
  * @example
  * ```ts
@@ -55,11 +70,11 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
   private readonly recordWaitEvents: boolean;
   private readonly warnLogger: WarningLogger;
   private readonly maxTrackedRuns: number;
-  private readonly starts = new Map<string, RunStartInfo>();
-  private readonly warned = new Set<string>();
+  private readonly runs = new Map<string, TrackedRun>();
 
   constructor(options: AutoPickerLangfuseHandlerOptions = {}) {
     const { priceBook, pricing, recordWaitEvents, logger, maxTrackedRuns, ...langfuse } = options;
+    validateOptions(options);
     super(langfuse);
     this.priceBook = priceBook ?? new PriceBook({ overrides: pricing ?? {} });
     this.recordWaitEvents = recordWaitEvents ?? true;
@@ -77,8 +92,10 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
     metadata?: Record<string, unknown>,
     name?: string,
   ): Promise<void> {
-    this.rememberStart(llm, runId, extraParams, metadata);
-    return super.handleChatModelStart(llm, messages, runId, parentRunId, extraParams, tags, metadata, name);
+    const run = this.track(llm, runId, extraParams, metadata, name);
+    return withGenerationSlot(run.slot, () =>
+      super.handleChatModelStart(llm, messages, runId, parentRunId, extraParams, tags, metadata, name),
+    );
   }
 
   override async handleLLMStart(
@@ -91,14 +108,17 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
     metadata?: Record<string, unknown>,
     name?: string,
   ): Promise<void> {
-    this.rememberStart(llm, runId, extraParams, metadata);
-    return super.handleLLMStart(llm, prompts, runId, parentRunId, extraParams, tags, metadata, name);
+    const run = this.track(llm, runId, extraParams, metadata, name);
+    return withGenerationSlot(run.slot, () =>
+      super.handleLLMStart(llm, prompts, runId, parentRunId, extraParams, tags, metadata, name),
+    );
   }
 
   /**
    * Adds served model, usage, cost and the decision trail to the generation, then lets Langfuse end
-   * it. Ours is applied right before the span ends so it has the last word over the base handler's
-   * model and usage (which miss Gemini's thinking tokens and do not price anything).
+   * it. Model and usage are applied again while the span ends (see {@link AutoPickerSpanProcessor}),
+   * so they win over the base handler's last update, whose usage misses Gemini's thinking tokens and
+   * adds keys that overlap ours.
    */
   override async handleLLMEnd(
     output: LLMResult,
@@ -107,61 +127,41 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
     _tags?: string[],
     extraParams?: Record<string, unknown>,
   ): Promise<void> {
-    const start = this.starts.get(runId);
-    this.starts.delete(runId);
-    const observation = this.observation(runId);
-    let restore: (() => void) | undefined;
-    if (observation) {
+    const run = this.untrack(runId);
+    const span = run?.slot.span;
+    if (run && span) {
       try {
-        const details = describeGeneration(output, start, this.priceBook, {
+        const details = describeGeneration(output, run.start, this.priceBook, {
           cached: extraParams?.cached === true,
         });
         if (details.unpriced) this.warnUnpriced(details.unpriced.model, details.unpriced.reason);
-        const attributes = {
-          ...(details.model ? { model: details.model } : {}),
-          ...(details.usageDetails ? { usageDetails: details.usageDetails } : {}),
-          ...(details.costDetails ? { costDetails: details.costDetails } : {}),
-          metadata: details.metadata,
-        };
-        const originalEnd = observation.end;
-        restore = () => {
-          observation.end = originalEnd;
-        };
-        observation.end = (endTime) => {
-          restore?.();
-          try {
-            observation.update(attributes);
-          } catch (err) {
-            this.warnOnce("update", `Could not add cost to a Langfuse generation: ${message(err)}`);
-          }
-          originalEnd.call(observation, endTime);
-        };
+        const { final, all } = generationAttributes(details);
+        new LangfuseGeneration({ otelSpan: span }).update(all);
+        if (run.unnamed && details.servedEntry) span.updateName(details.servedEntry);
+        run.slot.final = final;
       } catch (err) {
-        this.warnOnce("describe", `Could not price a generation for Langfuse: ${message(err)}`);
+        this.warnOnce("describe", `Could not add cost to a Langfuse generation: ${message(err)}`);
       }
+    } else if (run) {
+      this.warnNoSpan();
     }
-    try {
-      await super.handleLLMEnd(output, runId, parentRunId);
-    } finally {
-      // If the base handler did not end the span (it swallowed an error), don't leave our wrapper on it.
-      restore?.();
-    }
+    return super.handleLLMEnd(withUsageForEveryVersion(output), runId, parentRunId);
   }
 
   override async handleLLMError(err: unknown, runId: string, parentRunId?: string): Promise<void> {
-    this.starts.delete(runId);
+    this.untrack(runId);
     return super.handleLLMError(err, runId, parentRunId);
   }
 
   /**
-   * Turns this package's custom events into Langfuse events under the run that dispatched them
-   * (the generation that fell back or waited). Other custom events are ignored.
+   * Turns the picker's custom events into Langfuse events under the generation that dispatched them
+   * (the one that fell back or waited). Other custom events are ignored.
    */
   override async handleCustomEvent(eventName: string, data: unknown, runId: string): Promise<void> {
     try {
       if (eventName === RATE_LIMIT_WAIT && !this.recordWaitEvents) return;
       const spec = eventFromCustomEvent(eventName, data);
-      if (spec) this.emit(spec, this.observation(runId)?.otelSpan.spanContext());
+      if (spec) this.emit(spec, this.runs.get(runId)?.slot.span?.spanContext());
     } catch (err) {
       this.warnOnce("event", `Could not record the "${eventName}" event in Langfuse: ${message(err)}`);
     }
@@ -169,9 +169,10 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
 
   /**
    * Records an alert (budget threshold or exceeded, high fallback rate, frequent or long waits) as a
-   * Langfuse event named after `alert.type`. Pass it as `onAlert` to a `BudgetManager` or
-   * `AlertMonitor`: `onAlert: (a) => langfuse.recordAlert(a)`. With `runId` the event joins that
-   * run's trace; otherwise it is a trace of its own. Never throws.
+   * Langfuse event named after `alert.type`, its fields as snake_case metadata. Pass it as `onAlert`
+   * to a `BudgetManager` or `AlertMonitor`: `onAlert: (a) => langfuse.recordAlert(a)`. With the
+   * `runId` of a chat-model run still in progress, or a `parentSpanContext`, the event joins that
+   * trace; otherwise it is a trace of its own. Never throws.
    */
   recordAlert(
     alert: AutoPickerAlert,
@@ -180,7 +181,7 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
     try {
       const parent =
         options.parentSpanContext ??
-        (options.runId ? this.observation(options.runId)?.otelSpan.spanContext() : undefined);
+        (options.runId ? this.runs.get(options.runId)?.slot.span?.spanContext() : undefined);
       this.emit(eventFromAlert(alert), parent);
     } catch (err) {
       this.warnOnce("alert", `Could not record the "${alert.type}" alert in Langfuse: ${message(err)}`);
@@ -195,44 +196,55 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
     );
   }
 
-  /** The Langfuse observation of a run, from the base handler's private map (see `internals.ts`). */
-  private observation(runId: string): TrackedObservation | undefined {
-    const map = runMapOf(this);
-    if (!map) {
-      this.warnOnce(
-        "internals",
-        "@langfuse/langchain no longer keeps a runMap; cost and fallback events are not added to traces. " +
-          "Pin @langfuse/langchain to the range langchain-autopicker supports.",
-      );
-      return undefined;
-    }
-    const observation = map.get(runId);
-    if (observation === undefined) return undefined;
-    const problem = checkObservation(observation);
-    if (problem) {
-      this.warnOnce(
-        "internals",
-        `@langfuse/langchain internals changed (${problem}); cost and events are skipped.`,
-      );
-      return undefined;
-    }
-    return observation;
-  }
-
-  private rememberStart(
+  private track(
     llm: Serialized,
     runId: string,
     extraParams: Record<string, unknown> | undefined,
     metadata: Record<string, unknown> | undefined,
-  ): void {
+    name: string | undefined,
+  ): TrackedRun {
+    let start: RunStartInfo | undefined;
     try {
-      this.starts.set(runId, readRunStart(llm, extraParams, metadata));
-      while (this.starts.size > this.maxTrackedRuns) {
-        const oldest = this.starts.keys().next().value as string;
-        this.starts.delete(oldest);
-      }
+      start = readRunStart(llm, extraParams, metadata);
     } catch {
       // Start info only refines the model name; pricing still works from the response.
+    }
+    const run: TrackedRun = { start, slot: {}, unnamed: name === undefined };
+    this.runs.set(runId, run);
+    while (this.runs.size > this.maxTrackedRuns) {
+      this.runs.delete(this.runs.keys().next().value as string);
+    }
+    return run;
+  }
+
+  private untrack(runId: string): TrackedRun | undefined {
+    const run = this.runs.get(runId);
+    this.runs.delete(runId);
+    return run;
+  }
+
+  /** A generation ended without its span reaching us: say why, once. */
+  private warnNoSpan(): void {
+    if (langfuseTracingIsOff()) {
+      this.warnOnce(
+        "no-tracing",
+        "Langfuse tracing is not set up, so generations are not recorded. Call setupLangfuseTracing() " +
+          "before the first model call (or register a tracer provider with LangfuseSpanProcessor and " +
+          "AutoPickerSpanProcessor).",
+      );
+    } else if (!contextManagerWorks()) {
+      this.warnOnce(
+        "no-context",
+        "No OpenTelemetry context manager is registered, so cost, the served model and fallback events " +
+          "cannot be added to Langfuse generations. Register one (NodeSDK and setupLangfuseTracing() do).",
+      );
+    } else {
+      this.warnOnce(
+        "no-processor",
+        "A Langfuse generation ended without passing AutoPickerSpanProcessor, so it has no cost, served " +
+          "model or fallback events. Add new AutoPickerSpanProcessor() to the tracer provider that has " +
+          "the LangfuseSpanProcessor (setupLangfuseTracing() does). Traces your sampler drops also land here.",
+      );
     }
   }
 
@@ -252,9 +264,82 @@ export class AutoPickerLangfuseHandler extends CallbackHandler {
   }
 
   private warnOnce(key: string, text: string): void {
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
-    logWarning(this.warnLogger, text);
+    warnOncePerLogger(this.warnLogger, key, text);
+  }
+}
+
+/**
+ * Warnings are deduplicated per logger, not per handler: a handler per request (a common pattern)
+ * with the default console logger still warns once per process.
+ */
+const warnedByLogger = new WeakMap<WarningLogger, Set<string>>();
+
+function warnOncePerLogger(logger: WarningLogger, key: string, text: string): void {
+  let warned = warnedByLogger.get(logger);
+  if (!warned) {
+    warned = new Set();
+    warnedByLogger.set(logger, warned);
+  }
+  if (warned.has(key)) return;
+  warned.add(key);
+  logWarning(logger, text);
+}
+
+/**
+ * The attributes to set on the generation before the base handler ends it (`all`), and those to
+ * set again while it ends (`final`): model and usage, the two the base handler's last update writes.
+ */
+function generationAttributes(details: GenerationDetails): {
+  all: LangfuseGenerationAttributes;
+  final: LangfuseGenerationAttributes;
+} {
+  const final: LangfuseGenerationAttributes = {
+    ...(details.model ? { model: details.model } : {}),
+    ...(details.usageDetails ? { usageDetails: { ...details.usageDetails } } : {}),
+  };
+  return {
+    all: {
+      ...final,
+      ...(details.costDetails ? { costDetails: details.costDetails } : {}),
+      metadata: details.metadata,
+    },
+    final,
+  };
+}
+
+/**
+ * `@langfuse/langchain` 5.0.0 and 5.0.1 never end a generation whose run reported no usage (they
+ * read `"promptTokens" in undefined`; fixed in 5.0.2). An empty `llmOutput.tokenUsage` is what
+ * every later 5.x falls back to anyway, so passing one changes nothing there and keeps 5.0.x working.
+ */
+function withUsageForEveryVersion(output: LLMResult): LLMResult {
+  if (output.llmOutput?.tokenUsage !== undefined) return output;
+  return { ...output, llmOutput: { ...output.llmOutput, tokenUsage: {} } };
+}
+
+function validateOptions(options: AutoPickerLangfuseHandlerOptions): void {
+  const fail = (text: string): never => {
+    throw new AutoPickerConfigError(`AutoPickerLangfuseHandler: ${text}`);
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object.");
+  const { priceBook, pricing, recordWaitEvents, logger, maxTrackedRuns } = options;
+  // Duck-typed: a PriceBook from this package's other build (ESM next to CJS) is not `instanceof`.
+  if (priceBook !== undefined && typeof (priceBook as Partial<PriceBook> | null)?.price !== "function") {
+    fail("priceBook must be a PriceBook (new PriceBook({ overrides })).");
+  }
+  if (pricing !== undefined && (typeof pricing !== "object" || pricing === null)) {
+    fail(
+      'pricing must be an object of prices by model name: { "openai/gpt-4o-mini": { inputPer1M, outputPer1M } }.',
+    );
+  }
+  if (recordWaitEvents !== undefined && typeof recordWaitEvents !== "boolean") {
+    fail(`recordWaitEvents must be true or false, got ${String(recordWaitEvents)}.`);
+  }
+  if (logger !== undefined && typeof logger?.warn !== "function") {
+    fail("logger must have a warn(message) method (console fits).");
+  }
+  if (maxTrackedRuns !== undefined && (!Number.isInteger(maxTrackedRuns) || maxTrackedRuns < 1)) {
+    fail(`maxTrackedRuns must be a whole number >= 1, got ${String(maxTrackedRuns)}.`);
   }
 }
 

@@ -1,21 +1,10 @@
 /**
  * Langfuse integration (`langchain-autopicker/langfuse`): a drop-in `@langfuse/langchain` handler that
- * adds cost and fallback events, tracing setup, and a fallback report read back from Langfuse.
- * Kept out of the main entry so the core package never imports Langfuse or OpenTelemetry.
+ * adds cost, the served model and fallback events; the span processor it needs; tracing setup; and a
+ * fallback report read back from Langfuse. Kept out of the main entry so the core package never
+ * imports Langfuse or OpenTelemetry. A local stand-in for Langfuse, for tests, is
+ * `startFakeLangfuseServer` in `langchain-autopicker/testing`.
  */
-export { AUTOPICKER_ALERT_EVENT, EVENT_METADATA_KEYS, type EventSpec } from "./eventMetadata";
-export {
-  type FakeLangfuseServer,
-  type FakeObservation,
-  type FakeRequest,
-  startFakeLangfuseServer,
-} from "./fakeLangfuseServer";
-export {
-  describeGeneration,
-  type GenerationDetails,
-  type LangfuseUsageDetails,
-  usageDetails,
-} from "./generationDetails";
 export {
   AutoPickerLangfuseHandler,
   type AutoPickerLangfuseHandlerOptions,
@@ -31,3 +20,4 @@ export {
   type ObservationSource,
 } from "./report";
 export { type LangfuseTracing, type LangfuseTracingOptions, setupLangfuseTracing } from "./setup";
+export { AutoPickerSpanProcessor } from "./spanProcessor";

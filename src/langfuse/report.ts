@@ -1,5 +1,7 @@
 import { LangfuseClient } from "@langfuse/client";
-import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK, RATE_LIMIT_WAIT } from "../model/events";
+import { AutoPickerConfigError } from "../errors";
+import { type FallbackEventName, RATE_LIMIT_WAIT } from "../model/events";
+import { FALLBACK_EVENT_NAMES } from "./eventMetadata";
 
 /** One observation as `GET /api/public/v2/observations` returns it (only the fields the report reads). */
 export interface ObservationRecord {
@@ -44,7 +46,10 @@ export interface FallbackReportOptions {
   from: Date;
   /** Observations starting before this instant. */
   to: Date;
-  /** Default: `new LangfuseClient()` configured from LANGFUSE_* environment variables. */
+  /**
+   * Default: `new LangfuseClient()` configured from `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` and
+   * `LANGFUSE_BASE_URL`; without the two keys `fallbackReport` throws `AutoPickerConfigError`.
+   */
   client?: ObservationSource;
   /** Page size (the API allows up to 1000). Default 1000. */
   pageSize?: number;
@@ -52,7 +57,7 @@ export interface FallbackReportOptions {
 
 /** Fallbacks from one model to another, of one type. */
 export interface FallbackPairStats {
-  type: string;
+  type: FallbackEventName;
   originalModel: string;
   fallbackModel: string;
   count: number;
@@ -70,11 +75,15 @@ export interface FallbackReport {
   to: Date;
   /** Generations in the range (all models, all chains). */
   generations: number;
-  /** Fallback events in the range (`rate_limit_fallback` + `context_length_fallback`). */
+  /**
+   * Fallback events in the range: `rate_limit_fallback`, `context_length_fallback`,
+   * `budget_fallback` and `error_fallback`.
+   */
   fallbacks: number;
   /** fallbacks / generations; 0 when there were no generations. */
   fallbackRate: number;
-  byType: Record<string, number>;
+  /** Fallback events by name, every name present (0 when none). */
+  byType: Record<FallbackEventName, number>;
   /** Sorted by count, highest first. */
   byPair: FallbackPairStats[];
   succeeded: number;
@@ -84,8 +93,6 @@ export interface FallbackReport {
   /** `rate_limit_wait` events in the range, and their summed `wait_ms`. */
   rateLimitWaits: { count: number; totalWaitMs: number };
 }
-
-const FALLBACK_EVENTS = [RATE_LIMIT_FALLBACK, CONTEXT_LENGTH_FALLBACK] as const;
 
 /**
  * Reads fallback events and generations back from Langfuse (public API,
@@ -98,14 +105,18 @@ const FALLBACK_EVENTS = [RATE_LIMIT_FALLBACK, CONTEXT_LENGTH_FALLBACK] as const;
  * number of generations in the range; keep ranges to what you need (a day is typical).
  */
 export async function fallbackReport(options: FallbackReportOptions): Promise<FallbackReport> {
-  const client = options.client ?? new LangfuseClient();
+  validateOptions(options);
+  const client = options.client ?? defaultClient();
   const range = { fromStartTime: options.from.toISOString(), toStartTime: options.to.toISOString() };
   const limit = options.pageSize ?? 1000;
   const fetchAll = (query: ObservationQuery) => fetchPages(client, { ...range, limit, ...query });
 
   const [fallbackEvents, waitEvents, generations] = await Promise.all([
     Promise.all(
-      FALLBACK_EVENTS.map((name) => fetchAll({ type: "EVENT", name, fields: "core,basic,metadata" })),
+      FALLBACK_EVENT_NAMES.map(async (type) => {
+        const events = await fetchAll({ type: "EVENT", name: type, fields: "core,basic,metadata" });
+        return events.map((event) => ({ type, event }));
+      }),
     ).then((lists) => lists.flat()),
     fetchAll({ type: "EVENT", name: RATE_LIMIT_WAIT, fields: "core,basic,metadata" }),
     fetchAll({ type: "GENERATION", fields: "core,basic,metadata,usage" }),
@@ -120,14 +131,16 @@ export async function fallbackReport(options: FallbackReportOptions): Promise<Fa
     genByTrace.set(g.traceId, list);
   }
 
-  const byType: Record<string, number> = {};
+  const byType = Object.fromEntries(FALLBACK_EVENT_NAMES.map((name) => [name, 0])) as Record<
+    FallbackEventName,
+    number
+  >;
   const pairs = new Map<string, FallbackPairStats>();
   const costedGenerations = new Set<string>();
   let succeeded = 0;
   let fallbackCostUsd = 0;
-  for (const event of fallbackEvents) {
-    const type = event.name ?? "unknown";
-    byType[type] = (byType[type] ?? 0) + 1;
+  for (const { type, event } of fallbackEvents) {
+    byType[type] += 1;
     const meta = metadataOf(event);
     const originalModel = String(meta.original_model ?? "unknown");
     const fallbackModel = String(meta.fallback_model ?? "unknown");
@@ -223,6 +236,40 @@ function costOf(g: ObservationRecord): number | undefined {
 function toNumber(value: unknown): number | undefined {
   const n = typeof value === "string" ? Number(value) : value;
   return typeof n === "number" && Number.isFinite(n) ? n : undefined;
+}
+
+/** A client from the environment, or a config error: without keys it would query the public cloud anonymously. */
+function defaultClient(): ObservationSource {
+  if (!process.env.LANGFUSE_PUBLIC_KEY || !process.env.LANGFUSE_SECRET_KEY) {
+    throw new AutoPickerConfigError(
+      "fallbackReport: no Langfuse credentials. Set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY " +
+        "(and LANGFUSE_BASE_URL unless you use https://cloud.langfuse.com), or pass `client: new LangfuseClient({ ... })`.",
+    );
+  }
+  return new LangfuseClient();
+}
+
+const KNOWN_OPTIONS = new Set(["from", "to", "client", "pageSize"]);
+
+function validateOptions(options: FallbackReportOptions): void {
+  const fail = (text: string): never => {
+    throw new AutoPickerConfigError(`fallbackReport: ${text}`);
+  };
+  if (typeof options !== "object" || options === null) fail("pass { from, to }.");
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key)) fail(`unknown option "${key}" (known: ${[...KNOWN_OPTIONS].join(", ")}).`);
+  }
+  const isDate = (d: unknown): d is Date => d instanceof Date && !Number.isNaN(d.getTime());
+  if (!isDate(options.from)) fail("`from` must be a valid Date.");
+  if (!isDate(options.to)) fail("`to` must be a valid Date.");
+  if (options.from.getTime() > options.to.getTime()) fail("`from` must not be after `to`.");
+  const { pageSize, client } = options;
+  if (pageSize !== undefined && (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 1000)) {
+    fail(`pageSize must be a whole number from 1 to 1000 (the API's limit), got ${String(pageSize)}.`);
+  }
+  if (client !== undefined && typeof client?.api?.observations?.getMany !== "function") {
+    fail("client must have api.observations.getMany (a LangfuseClient from @langfuse/client fits).");
+  }
 }
 
 function ratio(a: number, b: number): number {

@@ -1,13 +1,16 @@
 import { LangfuseSpanProcessor, type LangfuseSpanProcessorParams } from "@langfuse/otel";
-import { setLangfuseTracerProvider } from "@langfuse/tracing";
-import { context, trace } from "@opentelemetry/api";
-import { loggingErrorHandler, setGlobalErrorHandler } from "@opentelemetry/core";
+import { getLangfuseTracerProvider, setLangfuseTracerProvider } from "@langfuse/tracing";
+import { context, type TracerProvider, trace } from "@opentelemetry/api";
+import { AsyncLocalStorageContextManager } from "@opentelemetry/context-async-hooks";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
 import { consoleLogger, logWarning, type WarningLogger } from "../cost/alerts";
+import { AutoPickerConfigError } from "../errors";
+import { contextManagerWorks, globalTracerProviderIsFree } from "./otelState";
+import { AutoPickerSpanProcessor } from "./spanProcessor";
 
 /** Options of {@link setupLangfuseTracing}: the `LangfuseSpanProcessor`'s, plus ours. */
 export interface LangfuseTracingOptions extends LangfuseSpanProcessorParams {
-  /** Where the single "export failed" / "no keys" warning goes. Default `console.warn`. */
+  /** Where the single "no keys" / "flush failed" warning goes. Default `console.warn`. */
   logger?: WarningLogger;
   /** `shutdown()` and `flush()` give up after this long instead of waiting out exporter retries. Default 5000. */
   flushTimeoutMs?: number;
@@ -17,20 +20,32 @@ export interface LangfuseTracingOptions extends LangfuseSpanProcessorParams {
 export interface LangfuseTracing {
   /** The span processor; `undefined` when no keys (and no exporter) were given, since nothing could be exported. */
   readonly processor: LangfuseSpanProcessor | undefined;
-  /** Exports what is pending. Resolves even when Langfuse is unreachable (after at most `flushTimeoutMs`). */
+  /**
+   * Exports what is pending. Resolves even when Langfuse is unreachable (after at most
+   * `flushTimeoutMs`); a failed or timed-out flush is the one warning.
+   */
   flush(): Promise<void>;
-  /** Flushes and stops. Resolves, never rejects; call it before the process exits. */
+  /**
+   * Flushes, stops, and puts back every OpenTelemetry global it took (see
+   * {@link setupLangfuseTracing}). Resolves, never rejects; call it before the process exits.
+   */
   shutdown(): Promise<void>;
 }
 
 /**
- * Starts OpenTelemetry tracing to Langfuse: a `NodeTracerProvider` with a `LangfuseSpanProcessor`,
- * configured from options or `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY`, `LANGFUSE_BASE_URL`.
+ * Starts OpenTelemetry tracing to Langfuse: a `NodeTracerProvider` with a `LangfuseSpanProcessor`
+ * and the {@link AutoPickerSpanProcessor} that `AutoPickerLangfuseHandler` needs, configured from
+ * options or `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY`, `LANGFUSE_BASE_URL`.
  *
- * The provider is handed to `@langfuse/tracing` directly (`setLangfuseTracerProvider`), so Langfuse
- * traces work even if the app already registered its own global OpenTelemetry provider; ours is also
- * registered globally (with the async context manager that trace attributes need) only when none is.
- * Export failures are reported once through `logger`, never thrown, and never awaited by a model call.
+ * Global state it touches, each only if free, each put back by `shutdown()` exactly as found:
+ * - `@langfuse/tracing`'s tracer provider (`setLangfuseTracerProvider`), always: Langfuse traces
+ *   then work next to an OpenTelemetry setup the app already has;
+ * - the global tracer provider, only when none is registered;
+ * - the global context manager (an `AsyncLocalStorageContextManager`), only when none works.
+ *
+ * It does not touch the global propagator or OpenTelemetry's global error handler: export
+ * failures between flushes go wherever the app sends OpenTelemetry errors (nowhere by default);
+ * `flush()` and `shutdown()` report theirs, once, through `logger`. No model call awaits an export.
  *
  * @example
  * ```ts
@@ -39,6 +54,7 @@ export interface LangfuseTracing {
  * ```
  */
 export function setupLangfuseTracing(options: LangfuseTracingOptions = {}): LangfuseTracing {
+  validateOptions(options);
   const { logger = consoleLogger, flushTimeoutMs = 5000, ...processorOptions } = options;
   let warned = false;
   const warnOnce = (text: string) => {
@@ -58,28 +74,24 @@ export function setupLangfuseTracing(options: LangfuseTracingOptions = {}): Lang
         "Model calls are unaffected.",
     );
   }
-  // OpenTelemetry processors report failed exports to the global error handler (silent by default).
-  // We own tracing setup here, so we take it: one warning for the first failure, then quiet.
-  setGlobalErrorHandler((err) => {
-    warnOnce(
-      `Langfuse export failed (${err instanceof Error ? err.message : String(err)}). Model calls are ` +
-        "unaffected; further export errors are not logged.",
-    );
-  });
 
   const processor = configured ? new LangfuseSpanProcessor(processorOptions) : undefined;
-  const provider = new NodeTracerProvider({ spanProcessors: processor ? [processor] : [] });
-  setLangfuseTracerProvider(provider);
-  const ownsGlobal = registerIfFree(provider);
+  const provider = new NodeTracerProvider({
+    spanProcessors: [new AutoPickerSpanProcessor(), ...(processor ? [processor] : [])],
+    // The SDK's own flush timer (30 s by default, not unref'd) would keep the process alive long
+    // after our bound gave up on a stuck Langfuse. Ours is created first, so it fires first.
+    forceFlushTimeoutMillis: flushTimeoutMs,
+  });
+  const restoreGlobals = claimGlobals(provider);
 
   const bounded = async (what: string, work: () => Promise<void>) => {
     let timer: NodeJS.Timeout | undefined;
+    // Not unref'd: the caller awaits this, so it keeps the process alive until it resolves.
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(() => {
         warnOnce(`Langfuse ${what} did not finish within ${flushTimeoutMs} ms; some traces may be lost.`);
         resolve();
       }, flushTimeoutMs);
-      timer.unref();
     });
     try {
       await Promise.race([work(), timeout]);
@@ -97,29 +109,58 @@ export function setupLangfuseTracing(options: LangfuseTracingOptions = {}): Lang
     processor,
     flush: () => bounded("flush", () => provider.forceFlush()),
     shutdown: () => {
-      stopped ??= bounded("shutdown", async () => {
-        setLangfuseTracerProvider(null);
-        if (ownsGlobal) {
-          trace.disable();
-          context.disable();
-        }
-        try {
-          await provider.shutdown();
-        } finally {
-          setGlobalErrorHandler(loggingErrorHandler());
-        }
-      });
+      stopped ??= (async () => {
+        // Globals first: nothing new starts on a provider that is shutting down.
+        restoreGlobals();
+        await bounded("shutdown", () => provider.shutdown());
+      })();
       return stopped;
     },
   };
 }
 
-/** Registers `provider` (and the async context manager) globally unless an app already did. */
-function registerIfFree(provider: NodeTracerProvider): boolean {
-  const current = trace.getTracerProvider() as { getDelegate?: () => unknown };
-  const delegate = current.getDelegate?.();
-  // The API's proxy delegates to a no-op provider until someone registers one.
-  const free = delegate === undefined || delegate?.constructor?.name === "NoopTracerProvider";
-  if (free) provider.register();
-  return free;
+/**
+ * Hands `provider` to `@langfuse/tracing`, registers it globally if no provider is, and a context
+ * manager if none works. Returns what puts each back exactly as it was.
+ */
+function claimGlobals(provider: NodeTracerProvider): () => void {
+  // getLangfuseTracerProvider() answers the global proxy when no isolated provider is set.
+  const current = getLangfuseTracerProvider();
+  const previousLangfuse: TracerProvider | null = current === trace.getTracerProvider() ? null : current;
+  setLangfuseTracerProvider(provider);
+
+  // Probe first: a refused registration would log a diag error in the app's OpenTelemetry logs.
+  const ownsTracer = globalTracerProviderIsFree() && trace.setGlobalTracerProvider(provider);
+
+  let ownsContext = false;
+  if (!contextManagerWorks()) {
+    const manager = new AsyncLocalStorageContextManager().enable();
+    ownsContext = context.setGlobalContextManager(manager);
+    if (!ownsContext) manager.disable();
+  }
+
+  return () => {
+    // Only what is still ours: a later setup may have replaced it meanwhile.
+    if (getLangfuseTracerProvider() === provider) setLangfuseTracerProvider(previousLangfuse);
+    if (ownsTracer) trace.disable();
+    // Disables our manager and leaves the API with none, as it was.
+    if (ownsContext) context.disable();
+  };
+}
+
+function validateOptions(options: LangfuseTracingOptions): void {
+  const fail = (text: string): never => {
+    throw new AutoPickerConfigError(`setupLangfuseTracing: ${text}`);
+  };
+  if (typeof options !== "object" || options === null) fail("options must be an object.");
+  const { flushTimeoutMs, logger } = options;
+  if (
+    flushTimeoutMs !== undefined &&
+    (typeof flushTimeoutMs !== "number" || !Number.isFinite(flushTimeoutMs) || flushTimeoutMs <= 0)
+  ) {
+    fail(`flushTimeoutMs must be a positive number of milliseconds, got ${String(flushTimeoutMs)}.`);
+  }
+  if (logger !== undefined && typeof logger?.warn !== "function") {
+    fail("logger must have a warn(message) method (console fits).");
+  }
 }

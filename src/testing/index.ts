@@ -2,6 +2,13 @@
  * Test utilities: a virtual clock and a local OpenAI + Gemini API simulator that the real
  * LangChain clients talk to. Import from `langchain-autopicker/testing`.
  */
+export {
+  type FakeLangfuseServer,
+  type FakeLangfuseServerOptions,
+  type FakeObservation,
+  type FakeRequest,
+  startFakeLangfuseServer,
+} from "./fakeLangfuseServer";
 export type { SimFault } from "./faults";
 export { formatGoDuration } from "./goDuration";
 export {

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { gunzipSync } from "node:zlib";
+import { AutoPickerConfigError } from "../errors";
 
 /** An observation as Langfuse's public API (`GET /api/public/v2/observations`) returns it (the fields we use). */
 export interface FakeObservation {
@@ -30,6 +31,16 @@ export interface FakeRequest {
   contentEncoding: string | undefined;
 }
 
+/** Options of {@link startFakeLangfuseServer}. */
+export interface FakeLangfuseServerOptions {
+  /**
+   * How trace exports (`POST /api/public/otel/v1/traces`) are answered: `"accept"` (200, decoded
+   * into {@link FakeLangfuseServer.observations}), `"hang"` (read, never answered: Langfuse stuck),
+   * `"fail"` (503: Langfuse down). Default `"accept"`.
+   */
+  ingestion?: "accept" | "hang" | "fail";
+}
+
 /** A running {@link startFakeLangfuseServer}. */
 export interface FakeLangfuseServer {
   /** Use as `baseUrl` / `LANGFUSE_BASE_URL`. */
@@ -42,13 +53,29 @@ export interface FakeLangfuseServer {
 }
 
 /**
- * A local stand-in for Langfuse, for tests and the example: it accepts OTLP/HTTP JSON traces on
+ * A local stand-in for Langfuse, for tests and examples: it accepts OTLP/HTTP JSON traces on
  * `POST /api/public/otel/v1/traces` (gzip or plain), decodes them into observations the way Langfuse
  * maps `langfuse.observation.*` attributes, and serves them on `GET /api/public/v2/observations`
  * (filters `type`, `name`, `traceId`, `fromStartTime`, `toStartTime`; cursor paging with `limit`;
- * the `fields` parameter is accepted and ignored: every field is returned).
+ * the `fields` parameter is accepted and ignored: every field is returned). Point
+ * `setupLangfuseTracing({ baseUrl })` and `new LangfuseClient({ baseUrl })` at {@link FakeLangfuseServer.baseUrl}.
+ *
+ * @example
+ * ```ts
+ * const langfuse = await startFakeLangfuseServer();
+ * const tracing = setupLangfuseTracing({ publicKey: "pk-lf-local", secretKey: "sk-lf-local", baseUrl: langfuse.baseUrl });
+ * // ... run, then: await tracing.shutdown(); langfuse.observations
+ * ```
  */
-export async function startFakeLangfuseServer(): Promise<FakeLangfuseServer> {
+export async function startFakeLangfuseServer(
+  options: FakeLangfuseServerOptions = {},
+): Promise<FakeLangfuseServer> {
+  const ingestion = options.ingestion ?? "accept";
+  if (!["accept", "hang", "fail"].includes(ingestion)) {
+    throw new AutoPickerConfigError(
+      `startFakeLangfuseServer: ingestion must be "accept", "hang" or "fail", got ${JSON.stringify(ingestion)}.`,
+    );
+  }
   const observations: FakeObservation[] = [];
   const requests: FakeRequest[] = [];
   const server: Server = createServer((req, res) => {
@@ -65,6 +92,11 @@ export async function startFakeLangfuseServer(): Promise<FakeLangfuseServer> {
     });
     if (req.method === "POST" && url.pathname === "/api/public/otel/v1/traces") {
       const raw = await body(req);
+      if (ingestion === "hang") return; // read, never answered; close() drops the connection
+      if (ingestion === "fail") {
+        reply(res, 503, { message: "fake Langfuse: ingestion unavailable" });
+        return;
+      }
       const text = (req.headers["content-encoding"] === "gzip" ? gunzipSync(raw) : raw).toString("utf8");
       observations.push(...decodeOtlpJson(JSON.parse(text) as OtlpRequest));
       reply(res, 200, {});
@@ -152,7 +184,7 @@ interface OtlpRequest {
 }
 
 /** Decodes an OTLP JSON export into Langfuse-shaped observations. */
-export function decodeOtlpJson(request: OtlpRequest): FakeObservation[] {
+function decodeOtlpJson(request: OtlpRequest): FakeObservation[] {
   const out: FakeObservation[] = [];
   for (const rs of request.resourceSpans ?? [])
     for (const ss of rs.scopeSpans ?? []) for (const span of ss.spans ?? []) out.push(toObservation(span));
