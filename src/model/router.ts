@@ -140,7 +140,7 @@ export class Router {
 
     switch (this.d.contextStrategy) {
       case "error":
-        throw new ContextWindowExceededError(primary.estimatedTokens + primary.outputAllowance, {
+        throw new ContextWindowExceededError(primary.knownTokens + primary.outputAllowance, {
           [primary.entry.name]: primary.entry.contextWindow,
         });
       case "truncate":
@@ -148,7 +148,7 @@ export class Router {
       case "fallback":
         if (!candidates.some(fits)) {
           throw new ContextWindowExceededError(
-            Math.min(...candidates.map((c) => c.estimatedTokens + c.outputAllowance)),
+            Math.min(...candidates.map((c) => c.knownTokens + c.outputAllowance)),
             Object.fromEntries(candidates.map((c) => [c.entry.name, c.entry.contextWindow])),
           );
         }
