@@ -11,7 +11,7 @@ import cl100k from "js-tiktoken/ranks/cl100k_base";
 import o200k from "js-tiktoken/ranks/o200k_base";
 import { TokenEstimator } from "../src/context";
 import { encodingTokens } from "../src/context/encoders";
-import { lowerBoundCounts, lowerBoundTokens, MAX_HIGH_BYTES_PER_TOKEN } from "../src/context/lowerBound";
+import { lowerBoundCounts, lowerBoundTokens, MAX_PER_TOKEN } from "../src/context/lowerBound";
 import type { EncodingName } from "../src/context/tokenizerFamily";
 
 // Plain js-tiktoken, without the estimator's long-run guard: the bound must hold for both.
@@ -33,6 +33,9 @@ const pieces = (s: string, encoding: EncodingName) => s.match(splitter[encoding]
 // non-ASCII spaces and symbols, surrogate pairs and lone surrogates, ASCII control characters.
 const EDGES = [
   ..."aZst'  \t\n\r/.!(_-7093",
+  "한",
+  "ꀀ",
+  "𠀀",
   "é",
   "\u0301",
   "ǅ",
@@ -89,21 +92,30 @@ describe("lowerBoundTokens", () => {
     expect(lowerBoundTokens(s, "o200k_base")).toBe(pieces);
   });
 
-  test.each(ENCODINGS)(
-    "MAX_HIGH_BYTES_PER_TOKEN[%s] is the most non-ASCII bytes in any token",
-    (encoding) => {
-      const ranks = encoding === "o200k_base" ? o200k : cl100k;
-      let most = 0;
-      for (const line of ranks.bpe_ranks.split("\n")) {
-        for (const token of line.split(" ").slice(2)) {
-          let high = 0;
-          for (const byte of Buffer.from(token, "base64")) if (byte >= 0x80) high++;
-          most = Math.max(most, high);
+  test.each(ENCODINGS)("MAX_PER_TOKEN[%s] holds the most bytes of each class in any token", (encoding) => {
+    const ranks = encoding === "o200k_base" ? o200k : cl100k;
+    const classes = {
+      highBytes: [0x80, 0xff],
+      ideographs: [0xe4, 0xe9],
+      hangul: [0xea, 0xed],
+      astral: [0xf0, 0xf4],
+    } as const;
+    const most = { highBytes: 0, ideographs: 0, hangul: 0, astral: 0 };
+    for (const line of ranks.bpe_ranks.split("\n")) {
+      for (const token of line.split(" ").slice(2)) {
+        const bytes = Buffer.from(token, "base64");
+        for (const [name, [lo, hi]] of Object.entries(classes) as [
+          keyof typeof most,
+          readonly [number, number],
+        ][]) {
+          let n = 0;
+          for (const byte of bytes) if (byte >= lo && byte <= hi) n++;
+          most[name] = Math.max(most[name], n);
         }
       }
-      expect(MAX_HIGH_BYTES_PER_TOKEN[encoding]).toBe(most);
-    },
-  );
+    }
+    expect(MAX_PER_TOKEN[encoding]).toEqual(most);
+  });
 
   test("is a useful fraction of the exact count on prose, code and JSON; weak on CJK", () => {
     const prose =

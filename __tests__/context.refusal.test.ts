@@ -50,6 +50,23 @@ test.each([
   },
 );
 
+test("5 MB of Chinese is refused on the ideograph bound for a 128k window, without tokenizing", async () => {
+  let seed = 3;
+  const chars: string[] = [];
+  for (let i = 0; i < 1_700_000; i++) {
+    seed = (seed * 48271) % 2147483647;
+    chars.push(String.fromCharCode(0x4e00 + (seed % 3500)));
+  }
+  const text = chars.join("");
+  const bpe = jest.spyOn(encoders, "encodingTokens");
+  const error = await world
+    .picker({ fallbacks: [] })
+    .invoke([new HumanMessage(text)])
+    .catch((e: unknown) => e);
+  expect(error).toBeInstanceOf(ContextWindowExceededError);
+  expect(bpe).not.toHaveBeenCalledWith(text, expect.anything());
+});
+
 test("where neither bound decides (CJK text near a window), the exact count does", async () => {
   // 150 KB of Chinese: above 128k by bytes (the upper bound), far below by the lower bound
   // (~1/20 of the tokens), so only BPE can tell; it fits, and is sent.

@@ -29,16 +29,25 @@ import type { EncodingName } from "./tokenizerFamily";
  * None of these arguments depends on where the string is cut before encoding, so they survive the
  * estimator's long-run guard (which encodes runs over 64 characters in slices).
  *
- * Separately, every token has at most {@link MAX_HIGH_BYTES_PER_TOKEN} bytes >= 0x80 (read from the
- * rank tables, checked by a test), so tokens >= ceil(non-ASCII UTF-8 bytes / that). The bound is the
- * larger of the two: the first is ~75% of the exact count on English prose and code, the second
- * ~1/20 on CJK text, which is why the bound can rule out a huge English prompt but rarely a CJK one.
+ * Separately, bytes: a token is a run of the text's UTF-8 bytes, and the rank tables say how many
+ * bytes of a kind any one token holds at most ({@link MAX_PER_TOKEN}, checked against the tables
+ * by a test). Every character of a class brings exactly one lead byte of that class, so
+ * tokens >= ceil(characters of the class / that maximum), for each class:
+ * - all non-ASCII bytes (at most 60 per o200k token: a Thai word),
+ * - CJK ideographs U+4000-U+9FFF (lead bytes E4-E9: at most 10 per o200k token, 6 per cl100k),
+ * - Hangul and Yi U+A000-U+D7FF (lead bytes EA-ED: 7 and 3),
+ * - characters beyond the BMP, emoji included (lead bytes F0-F4: at most 1 per token).
+ * The bound is the largest of these: pieces give ~75-90% of the exact count on English prose, code
+ * and JSON; on Chinese the ideograph class gives ~1/8 of it, so a huge Chinese prompt is ruled out
+ * for a 128k window but not for a 1M one.
  */
 
-/** The most UTF-8 bytes >= 0x80 in any single token of each encoding (Thai and dash runs). */
-export const MAX_HIGH_BYTES_PER_TOKEN: Readonly<Record<EncodingName, number>> = {
-  o200k_base: 60,
-  cl100k_base: 48,
+/** Per encoding, the most bytes of each class in any single token (see the module comment). */
+export const MAX_PER_TOKEN: Readonly<
+  Record<EncodingName, { highBytes: number; ideographs: number; hangul: number; astral: number }>
+> = {
+  o200k_base: { highBytes: 60, ideographs: 10, hangul: 7, astral: 1 },
+  cl100k_base: { highBytes: 48, ideographs: 6, hangul: 3, astral: 1 },
 };
 
 const SPACE = 0;
@@ -70,12 +79,21 @@ export interface LowerBoundCounts {
   pieces: number;
   /** UTF-8 bytes >= 0x80. */
   highBytes: number;
+  /** Characters U+4000-U+9FFF (CJK ideographs). */
+  ideographs: number;
+  /** Characters U+A000-U+D7FF (Hangul, Yi). */
+  hangul: number;
+  /** Characters beyond U+FFFF (emoji, rare ideographs). */
+  astral: number;
 }
 
 /** Counts the pieces and non-ASCII bytes of `text` (see the module comment). */
 export function lowerBoundCounts(text: string): LowerBoundCounts {
   let pieces = 0;
   let highBytes = 0;
+  let ideographs = 0;
+  let hangul = 0;
+  let astral = 0;
   let inWord = false;
   let wordHasLetter = false;
   let inDigits = false;
@@ -90,8 +108,13 @@ export function lowerBoundCounts(text: string): LowerBoundCounts {
       if (c < 0x800) highBytes += 2;
       else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
         highBytes += 4;
+        astral++;
         i++;
-      } else highBytes += 3; // a BMP character, or a lone surrogate (encoded as U+FFFD)
+      } else {
+        highBytes += 3; // a BMP character, or a lone surrogate (encoded as U+FFFD)
+        if (c >= 0x4000 && c <= 0x9fff) ideographs++;
+        else if (c >= 0xa000 && c <= 0xd7ff) hangul++;
+      }
       if (!inWord) {
         inWord = true;
         wordHasLetter = false;
@@ -146,12 +169,19 @@ export function lowerBoundCounts(text: string): LowerBoundCounts {
   }
   if (inDigits) pieces += Math.ceil(digits / 3);
   if (inSymbols && symbolWitness) pieces++;
-  return { pieces, highBytes };
+  return { pieces, highBytes, ideographs, hangul, astral };
 }
 
 /** The lower bound of `text`'s exact token count under `encoding`, from its {@link lowerBoundCounts}. */
 export function lowerBoundFromCounts(counts: LowerBoundCounts, encoding: EncodingName): number {
-  return Math.max(counts.pieces, Math.ceil(counts.highBytes / MAX_HIGH_BYTES_PER_TOKEN[encoding]));
+  const max = MAX_PER_TOKEN[encoding];
+  return Math.max(
+    counts.pieces,
+    Math.ceil(counts.highBytes / max.highBytes),
+    Math.ceil(counts.ideographs / max.ideographs),
+    Math.ceil(counts.hangul / max.hangul),
+    counts.astral / max.astral,
+  );
 }
 
 /** A lower bound of `encodingTokens(text, encoding)`, without tokenizing (see the module comment). */

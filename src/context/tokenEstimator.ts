@@ -92,10 +92,10 @@ export class TokenEstimator {
   /**
    * A cheap lower bound of {@link estimate}, with no tokenizer involved: one pass over the text
    * counting pieces the encoding's pre-tokenizer can never merge (words, digit triples, symbol
-   * runs; see `lowerBound.ts`), plus the same framing and the same correction factor. When it
-   * exceeds a window the input cannot fit there, and the exact count is never needed. Typically
-   * ~75% of the estimate for English prose and code, far less for CJK text (~5%), so it rules
-   * out huge inputs in Latin scripts and code, rarely in CJK ones.
+   * runs) and characters per token no token exceeds (ideographs, Hangul, emoji; see
+   * `lowerBound.ts`), plus the same framing and the same correction factor. When it exceeds a
+   * window the input cannot fit there, and the exact count is never needed. Typically ~75-90% of
+   * the estimate for prose, code and JSON, ~1/8 for Chinese.
    */
   lowerBound(messages: readonly BaseMessage[], options: EstimateOptions): number {
     const { encoding } = tokenizerFamily(options.model);

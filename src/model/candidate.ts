@@ -40,7 +40,7 @@ export class Candidate {
   /**
    * Whether input plus output allowance fits the window. Exact counting only when neither cheap
    * bound decides: the upper bound says "fits" for most prompts, the lower bound "cannot fit" for
-   * huge ones (a 5 MB prompt is refused in ~40 ms instead of ~2 s of tokenizing).
+   * huge ones (a 5 MB English prompt is refused in tens of ms instead of seconds of tokenizing).
    */
   fits(): boolean {
     const options = { model: this.entry.modelId, tools: this.tools };
