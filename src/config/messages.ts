@@ -101,9 +101,6 @@ export function formatIssues(
     const where = [subject, path].filter(Boolean).join(" ");
     const kind = (issue as { params?: { kind?: OwnIssueKind } }).params?.kind;
     if (kind === "unknown_key" || kind === "call_parameter") return `${where}: ${issue.message}`;
-    if (issue.code === "invalid_union") {
-      return `${where || "The value"} ${issue.message}, got ${formatValue(valueAt(input, issue.path))}.`;
-    }
     const requirement = issue.message.startsWith("must ") ? issue.message : `is invalid: ${issue.message}`;
     return `${where || "The value"} ${requirement}, got ${formatValue(valueAt(input, issue.path))}.`;
   });

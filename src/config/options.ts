@@ -2,6 +2,7 @@ import { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { z } from "zod";
 import type { Tier } from "../limits";
 import { isValidTimeZone } from "../limits/calendar";
+import type { AutoPickerChatModelInput } from "../model/types";
 import {
   callback,
   finiteNumber,
@@ -172,3 +173,12 @@ export const envTokenCount = z
   .regex(/^\s*\d+\s*$/, { error: "must be a whole number >= 1" })
   .transform(Number)
   .pipe(wholeNumber(1));
+
+/*
+ * Compile-time guard: every key of `AutoPickerChatModelInput` has a schema here, so a new option
+ * added to the type without one fails `npm run typecheck` instead of being rejected as unknown.
+ */
+type SchemaKeys = "primary" | "fallbacks" | keyof typeof pickerOptionsShape;
+type UncheckedKeys = Exclude<keyof AutoPickerChatModelInput, SchemaKeys>;
+const _everyOption: UncheckedKeys extends never ? true : UncheckedKeys = true;
+void _everyOption;
