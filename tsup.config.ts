@@ -4,6 +4,7 @@ export default defineConfig({
   entry: {
     index: "src/index.ts",
     "testing/index": "src/testing/index.ts",
+    "agents/index": "src/agents/index.ts",
     "langfuse/index": "src/langfuse/index.ts",
     "redis/index": "src/redis/index.ts",
     "simulate/index": "src/simulate/index.ts",
@@ -20,5 +21,5 @@ export default defineConfig({
   clean: true,
   target: "node20",
   // Peers and optional integrations stay external so users get a single copy of each.
-  external: [/^@langchain\//, /^@langfuse\//, /^@opentelemetry\//, "ioredis", "langchain"],
+  external: [/^@langchain\//, /^@langfuse\//, /^@opentelemetry\//, "ioredis", "langchain", "zod"],
 });

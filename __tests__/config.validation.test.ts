@@ -88,7 +88,12 @@ describe("AutoPickerChatModel options", () => {
       picker({ primary, circuitBreaker: { threshold: 3 } }),
       "circuitBreaker.threshold: unknown option (known: failureThreshold, cooldownSeconds)",
     ],
-    ["tier: tier9", picker({ primary, tier: "tier9" }), `tier must be one of ${TIERS}, got "tier9".`],
+    ["tier: tier9", picker({ primary, tier: "tier9" }), `tier must be one of ${TIERS}, got "tier9"`],
+    [
+      "a misspelt tier",
+      picker({ primary, tier: "teir1" }),
+      `tier must be one of ${TIERS}, got "teir1" (did you mean "tier1"?).`,
+    ],
     [
       "an entry's tier",
       picker({ primary: { model: primary, tier: "gold" } }),
@@ -240,7 +245,7 @@ describe("AutoPickerChatModel options", () => {
     });
     expect(llm.tags).toEqual(["batch"]);
     expect(llm.metadata).toMatchObject({ team: "a" });
-    expect(llm.entries.map((e) => e.name)).toEqual(["main", "openai/gpt-4o"]);
+    expect(llm.models.map((m) => m.name)).toEqual(["main", "openai/gpt-4o"]);
   });
 });
 
@@ -319,7 +324,7 @@ describe("createAutoPickerFromEnv", () => {
 
   test("LLM_TIER is case-insensitive and applies the catalog", async () => {
     const llm = await fromEnv({ LLM_TIER: "Tier1" });
-    expect(llm.entries[0]!.limits).toMatchObject({ requestsPerMinute: 500 });
+    expect(llm.models[0]!.limits).toMatchObject({ requestsPerMinute: 500 });
   });
 });
 

@@ -79,7 +79,7 @@ describe("CostTrackingCallbackHandler on a single model", () => {
         usage: usage(1_000_000, 0),
         responseMetadata: {
           model_name: "gpt-4o",
-          autopicker: { model: "openai/gpt-4o-mini", pricing: { inputPer1M: 0.2, outputPer1M: 0.8 } },
+          autopicker: { model: "openai/gpt-4o-mini", pricing: { input_per_1m: 0.2, output_per_1m: 0.8 } },
         },
       },
       {

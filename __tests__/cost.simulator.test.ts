@@ -60,8 +60,8 @@ describe("real ChatOpenAI against the provider simulator", () => {
     await model().invoke(LONG_PROMPT, { callbacks: [handler] });
     const after = sim.stats("gpt-4o-mini");
     expect(records.map((r) => [r.status, r.model, r.provider])).toEqual([
-      ["priced", "gpt-4o-mini", "openai"],
-      ["priced", "gpt-4o-mini", "openai"],
+      ["priced", "openai/gpt-4o-mini", "openai"],
+      ["priced", "openai/gpt-4o-mini", "openai"],
     ]);
     const billedInput = records.reduce((s, r) => s + (r.usage?.inputTokens ?? 0), 0);
     const billedOutput = records.reduce((s, r) => s + (r.usage?.outputTokens ?? 0), 0);
@@ -85,7 +85,7 @@ describe("real ChatOpenAI against the provider simulator", () => {
     const after = sim.stats("gpt-4o-mini");
     expect(text.length).toBeGreaterThan(0);
     expect(records).toHaveLength(1);
-    expect(records[0]?.model).toBe("gpt-4o-mini");
+    expect(records[0]?.model).toBe("openai/gpt-4o-mini");
     expect(records[0]?.usage?.inputTokens).toBe(after.inputTokens - before.inputTokens);
     expect(records[0]?.usage?.outputTokens).toBe(after.outputTokens - before.outputTokens);
     expect(records[0]?.costUsd).toBeCloseTo(priced(records[0], MINI), 12);
@@ -105,8 +105,8 @@ describe("real ChatGoogleGenerativeAI against the provider simulator", () => {
     await model.invoke(LONG_PROMPT, { callbacks: [handler] });
     expect(records.map((r) => r.status)).toEqual(["priced", "priced"]);
     expect(records.map((r) => [r.model, r.provider])).toEqual([
-      ["gemini-2.5-flash-lite", "google_genai"],
-      ["gemini-2.5-flash-lite", "google_genai"],
+      ["gemini/gemini-2.5-flash-lite", "google_genai"],
+      ["gemini/gemini-2.5-flash-lite", "google_genai"],
     ]);
     expect(records[1]?.usage?.cachedInputTokens).toBeGreaterThan(1000);
     for (const r of records) expect(r.costUsd).toBeCloseTo(priced(r, FLASH_LITE), 12);

@@ -50,7 +50,7 @@ describe("createAutoPickerFromEnv", () => {
     const res = await llm.invoke("hi");
     expect((res.response_metadata.autopicker as DecisionTrail).model).toBe("gemini/gemini-2.5-flash-lite");
     // Inner clients never retry on their own.
-    for (const e of llm.entries)
+    for (const e of llm.models)
       expect((e.model as unknown as { caller: { maxRetries: number } }).caller.maxRetries).toBe(0);
   });
 

@@ -55,7 +55,7 @@ describe("context windows with the real clients", () => {
   it("counts context fallbacks in stats", async () => {
     const llm = w.picker({ primary: small() });
     await llm.invoke(words(1500));
-    expect(llm.stats).toMatchObject({ context_fallbacks: 1, fallback_requests: 1, primary_requests: 0 });
+    expect(llm.stats).toMatchObject({ contextFallbacks: 1, fallbackRequests: 1, primaryRequests: 0 });
   });
 
   it('"error" strategy throws ContextWindowExceededError before any request', async () => {

@@ -123,7 +123,7 @@ describe("cost-aware routing", () => {
       ],
     });
     expect(served(res)).toBe(`openai/${SMALL}`);
-    expect(log).toContain("rate_limit_fallback:budget");
+    expect(log).toEqual(["budget_fallback:budget"]);
     expect(w.sim.stats(BIG).requests).toBe(0);
     expect(warnings).toEqual([expect.stringMatching(/would be exceeded.*mode "downgrade"/)]);
   });
@@ -151,12 +151,13 @@ describe("cost-aware routing", () => {
     expect(stats.byModel[`openai/${SMALL}`]!.requests).toBe(2);
   });
 
-  it("a custom entry name is still priced as its provider model", async () => {
+  it("a custom entry name is priced and keyed as its provider model", async () => {
     const records: CostRecord[] = [];
     const handler = new CostTrackingCallbackHandler({ onCost: (r) => records.push(r) });
     await w
       .picker({ primary: { model: w.openai(SMALL), name: "cheap-one" }, fallbacks: [] })
       .invoke("hi", { callbacks: [handler] });
-    expect(records[0]).toMatchObject({ status: "priced", model: "cheap-one" });
+    // One key per model, whatever the entry is called: the same key a plain chain gets.
+    expect(records[0]).toMatchObject({ status: "priced", model: `openai/${SMALL}` });
   });
 });

@@ -108,7 +108,7 @@ describe("works unchanged inside LangChain", () => {
       names.push(e.event === "on_custom_event" ? `custom:${e.name}` : e.event);
     }
     expect(names).toContain("on_chat_model_stream");
-    expect(names).toContain("custom:rate_limit_fallback");
+    expect(names).toContain("custom:error_fallback");
   });
 
   it("withStructuredOutput works on invoke, served by OpenAI or by Gemini", async () => {

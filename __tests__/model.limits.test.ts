@@ -24,7 +24,7 @@ describe("the limiter in front of the real ChatOpenAI (virtual time)", () => {
       const arrivals = w.sim.stats(OPENAI).arrivals;
       for (const a of arrivals)
         expect(arrivals.filter((b) => b >= a && b < a + 60_000).length).toBeLessThanOrEqual(20);
-      expect(llm.stats).toMatchObject({ primary_requests: 60, rate_limit_waits: 40 });
+      expect(llm.stats).toMatchObject({ primaryRequests: 60, rateLimitWaits: 40 });
     } finally {
       await w.stop();
     }

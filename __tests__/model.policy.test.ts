@@ -1,5 +1,5 @@
 import { ChatOpenAI } from "@langchain/openai";
-import { AllModelsFailedError } from "../src/errors";
+import { AllModelsFailedError, StreamInterruptedError } from "../src/errors";
 import { defaultArrivalMargin } from "../src/limits";
 import type { DecisionTrail } from "../src/model/types";
 import { EventLog, GEMINI, GEMINI_NAME, OPENAI, OPENAI_NAME, startWorld } from "./support/picker";
@@ -27,10 +27,10 @@ describe("decision policy, one row at a time (real clients against the simulator
     expect(w.clock.now() - t0).toBe(10_000);
     expect(trailOf(res).waited_ms).toBe(10_000);
     expect(llm.stats).toMatchObject({
-      primary_requests: 1,
-      fallback_requests: 0,
-      rate_limit_waits: 2,
-      total_wait_seconds: 10,
+      primaryRequests: 1,
+      fallbackRequests: 0,
+      rateLimitWaits: 2,
+      totalWaitSeconds: 10,
     });
   });
 
@@ -187,7 +187,7 @@ describe("decision policy, one row at a time (real clients against the simulator
     expect((await llm.getProviderStatus())[0]!.circuit.state).toBe("open");
     const log = new EventLog();
     expect(trailOf(await llm.invoke("2", { callbacks: [log] })).model).toBe(GEMINI_NAME);
-    expect(log.named("rate_limit_fallback")[0]).toMatchObject({ reason: "circuit_open" });
+    expect(log.named("error_fallback")[0]).toMatchObject({ reason: "circuit_open" });
     expect(requests(OPENAI)).toBe(2);
     await w.clock.advance(30_000);
     expect(trailOf(await llm.invoke("3")).model).toBe(OPENAI_NAME);
@@ -225,8 +225,14 @@ describe("streaming", () => {
     const consume = async () => {
       for await (const c of await w.picker().stream("tell me a story")) chunks.push(c);
     };
-    await expect(consume()).rejects.toBeDefined();
+    const error = await consume().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StreamInterruptedError);
+    const cut = error as StreamInterruptedError;
+    expect(cut.model).toBe(OPENAI_NAME);
+    expect(cut.cause).toMatchObject({ name: "TypeError", message: "terminated" }); // undici: the socket closed mid-body
     expect(chunks.length).toBeGreaterThan(0);
+    // What the caller holds is exactly what the error says was streamed.
+    expect(cut.partialText).toBe(chunks.map((c) => String((c as { content: unknown }).content)).join(""));
     expect(requests(GEMINI)).toBe(0);
   });
 });

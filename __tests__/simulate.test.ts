@@ -6,14 +6,14 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { AutoPickerConfigError } from "../src/errors";
 import {
-  type CliIo,
   renderHtmlReport,
   renderTextSummary,
-  runCli,
   type SimulationConfig,
   type SimulationResult,
   simulate,
 } from "../src/simulate";
+import { type CliIo, runCli } from "../src/simulate/cliMain";
+import { niceScale, timeScale } from "../src/simulate/svg";
 
 const PRIMARY = "openai/gpt-4o-mini";
 const FALLBACK = "gemini/gemini-2.5-flash";
@@ -68,6 +68,7 @@ describe("simulate()", () => {
     expect(s.primaryShare).toBeCloseTo(10 / 30, 5);
     expect(s.fallbackShare).toBeCloseTo(20 / 30, 5);
     expect(s.fallbackReasons).toEqual({ rate_limit: 20 });
+    expect(s.failures).toEqual({});
     expect(s.callsThatWaited).toBe(0);
     expect(s.provider429s).toBe(0);
     expect(s.models.find((m) => m.name === FALLBACK)!.served).toBe(20);
@@ -93,7 +94,7 @@ describe("simulate()", () => {
     expect(s.primaryShare).toBe(1);
   });
 
-  it("rejects a config it cannot run, saying what to fix", async () => {
+  it("rejects a config it cannot run before simulating anything, naming the path", async () => {
     await expect(simulate({ models: [], workload: { calls: 1 } })).rejects.toThrow(AutoPickerConfigError);
     await expect(
       simulate({
@@ -101,7 +102,15 @@ describe("simulate()", () => {
         workload: { calls: 1 },
         compare: ["nope" as "wait-first"],
       }),
-    ).rejects.toThrow(/Unknown preset "nope"/);
+    ).rejects.toThrow('compare[0] must be one of wait-first, fallback-first, got "nope"');
+  });
+
+  it("exposes the inputs it ran with: resolved workload, seed and the conclusion", () => {
+    expect(result.workload).toEqual({ calls: 30, concurrency: 30, promptTokens: 100, outputTokens: 20 });
+    expect(result.seed).toBe(1);
+    expect(result.conclusion).toMatch(
+      /^The primary's 10 requests\/min limit binds: 30 calls need 3 one-minute windows/,
+    );
   });
 });
 
@@ -127,19 +136,74 @@ describe("report", () => {
     ]);
     expect(html).toContain("limit 10 rpm");
     expect(html).toContain("limit 20000 tpm");
+    // One column per configuration, one row per measure.
     const table = /<table id="comparison">([\s\S]*?)<\/table>/.exec(html)![1]!;
-    expect(table).toContain("<th>primary share</th>");
-    expect(table).toContain("<th>provider 429s</th>");
-    expect(table).toMatch(/<th>wait-first<\/th><td>300 s<\/td><td>3<\/td><td>100.0%<\/td><td>0.0%<\/td>/);
-    expect(table).toMatch(/<th>fallback-first<\/th><td>10 s<\/td><td>0<\/td><td>33.3%<\/td><td>66.7%<\/td>/);
+    expect(table).toContain('<th scope="col">wait-first</th><th scope="col">fallback-first</th>');
+    expect(table).toContain('<th scope="row">served by primary</th><td>100.0%</td><td>33.3%</td>');
+    expect(table).toContain('<th scope="row">served by fallbacks</th><td>0.0%</td><td>66.7%</td>');
+    expect(table).toContain('<th scope="row">provider 429s</th><td>0</td><td>0</td>');
+    // The conclusion comes first, in words.
+    const conclusion = /<p id="conclusion">([^<]*)<\/p>/.exec(html)![1]!;
+    expect(html.indexOf('id="conclusion"')).toBeLessThan(html.indexOf('id="comparison"'));
+    expect(conclusion).toContain("10 requests/min limit binds");
   });
 
-  it("the terminal summary is a plain-text table", () => {
+  it("puts axis ticks at round values", () => {
+    const html = renderHtmlReport(result);
+    const wait = /<section class="scenario" data-scenario="wait-first">([\s\S]*?)<\/section>/.exec(html)![1]!;
+    const requests = /<svg [^>]*data-chart="requests"[\s\S]*?<\/svg>/.exec(wait)![0];
+    const ticks = [...requests.matchAll(/<text class="tick"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    // wait-first runs ~2 min; the request count peaks at 10 with a limit of 10.
+    expect(ticks).toEqual(["0", "5", "10", "15", "0", "0:30", "1:00", "1:30", "2:00", "2:30"]);
+  });
+
+  it("scales: ticks from 0 in steps of 1, 2 or 5 x 10^k (or a round time step) up to the first at or above the max", () => {
+    for (const max of [0.3, 1, 7, 11, 57, 99, 101, 1234, 40_000, 44_000, 2_000_000]) {
+      const { top, ticks } = niceScale(max);
+      const step = ticks[1]! - ticks[0]!;
+      const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
+      expect([1, 2, 5]).toContainEqual(Number(mantissa.toPrecision(6)));
+      expect(ticks[0]).toBe(0);
+      expect(top).toBeGreaterThanOrEqual(max);
+      expect(top - step).toBeLessThan(max);
+      expect(ticks.length - 1).toBeLessThanOrEqual(5);
+    }
+    expect(timeScale(45_000).ticks.map(timeScale(45_000).format)).toEqual([
+      "0",
+      "10 s",
+      "20 s",
+      "30 s",
+      "40 s",
+      "50 s",
+    ]);
+    expect(timeScale(310_000).ticks.map(timeScale(310_000).format)).toEqual([
+      "0",
+      "1 min",
+      "2 min",
+      "3 min",
+      "4 min",
+      "5 min",
+      "6 min",
+    ]);
+    expect(timeScale(5 * 3_600_000).ticks.map(timeScale(5 * 3_600_000).format)).toEqual([
+      "0",
+      "1 h",
+      "2 h",
+      "3 h",
+      "4 h",
+      "5 h",
+    ]);
+  });
+
+  it("the terminal summary opens with the conclusion, then a plain-text table", () => {
     const text = renderTextSummary(result);
-    expect(text).toMatch(/^configuration\s+max wait\s+retries\s+primary share\s+fallback share/m);
-    expect(text).toMatch(/^wait-first\s+300 s\s+3\s+100\.0%\s+0\.0%/m);
-    expect(text).toMatch(/^fallback-first\s+10 s\s+0\s+33\.3%\s+66\.7%/m);
+    expect(text).toMatch(/^The primary's 10 requests\/min limit binds/m);
+    expect(text).toMatch(/^\s+wait-first\s+fallback-first$/m);
+    expect(text).toMatch(/^served by primary\s+100\.0%\s+33\.3%$/m);
+    expect(text).toMatch(/^served by fallbacks\s+0\.0%\s+66\.7%$/m);
+    expect(text).toMatch(/^failed\s+0\s+0$/m);
     expect(text).toContain("openai/gpt-4o-mini (primary)");
+    for (const line of text.split("\n")) expect(line.length).toBeLessThanOrEqual(100);
   });
 
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -149,20 +213,54 @@ describe("report", () => {
       `[simulate.test] SKIPPED the headless-Chromium render test: no browser at ${chromium}. Install it (apt-get install -y chromium) or set CHROMIUM_PATH.`,
     );
   }
-  (haveChromium ? it : it.skip)("renders in headless Chromium with every chart drawn", async () => {
+  /** What the browser laid out, measured by a probe script added to a copy of the report. */
+  interface Layout {
+    viewport: number;
+    page: { scrollWidth: number; clientWidth: number };
+    table: { scrollWidth: number; clientWidth: number; right: number };
+    charts: Array<{
+      kind: string;
+      width: number;
+      height: number;
+      marks: number;
+      ticks: number;
+      /** Text elements whose box sticks out of the chart, with how far. */
+      outside: string[];
+    }>;
+  }
+
+  async function layoutAt(width: number): Promise<Layout> {
     const dir = await mkdtemp(join(tmpdir(), "autopicker-sim-"));
     try {
-      // The probe measures what the browser actually laid out and writes it into the DOM it dumps.
       const probe = `<script>
+        const within = (inner, outer) =>
+          inner.left >= outer.left - 0.5 && inner.right <= outer.right + 0.5 &&
+          inner.top >= outer.top - 0.5 && inner.bottom <= outer.bottom + 0.5;
         const charts = [...document.querySelectorAll("svg[data-chart]")].map((svg) => {
           const box = svg.getBoundingClientRect();
           const marks = [...svg.querySelectorAll("path.series, rect.bar")].filter((el) => {
             const b = el.getBBox();
             return b.width > 0 || b.height > 0;
           });
-          return { kind: svg.dataset.chart, width: box.width, height: box.height, marks: marks.length };
+          const outside = [...svg.querySelectorAll("text")]
+            .filter((t) => !within(t.getBoundingClientRect(), box))
+            .map((t) => t.textContent + " " + JSON.stringify(t.getBoundingClientRect()));
+          return {
+            kind: svg.dataset.chart, width: box.width, height: box.height, marks: marks.length,
+            ticks: svg.querySelectorAll("text.tick").length, outside,
+          };
         });
-        document.body.setAttribute("data-probe", JSON.stringify(charts));
+        const wrap = document.getElementById("comparison").parentElement;
+        const root = document.documentElement;
+        document.body.setAttribute("data-probe", JSON.stringify({
+          viewport: window.innerWidth,
+          page: { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth },
+          table: {
+            scrollWidth: wrap.scrollWidth, clientWidth: wrap.clientWidth,
+            right: document.getElementById("comparison").getBoundingClientRect().right,
+          },
+          charts,
+        }));
       </script></body>`;
       const file = join(dir, "report.html");
       await writeFile(file, renderHtmlReport(result).replace("</body>", probe));
@@ -173,6 +271,8 @@ describe("report", () => {
           "--no-sandbox",
           "--disable-gpu",
           "--disable-dev-shm-usage",
+          "--hide-scrollbars",
+          `--window-size=${width},1200`,
           "--dump-dom",
           `file://${file}`,
         ],
@@ -180,22 +280,42 @@ describe("report", () => {
       );
       const attr = /data-probe="([^"]*)"/.exec(stdout)?.[1];
       expect(attr).toBeDefined();
-      const drawn = JSON.parse(attr!.replace(/&quot;/g, '"').replace(/&amp;/g, "&")) as Array<{
-        kind: string;
-        width: number;
-        height: number;
-        marks: number;
-      }>;
-      expect(drawn).toHaveLength(9);
-      for (const chart of drawn) {
-        expect(chart.width).toBeGreaterThan(100);
-        expect(chart.height).toBeGreaterThan(100);
-        expect(chart.marks).toBeGreaterThan(0);
-      }
+      return JSON.parse(attr!.replace(/&quot;/g, '"').replace(/&amp;/g, "&")) as Layout;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  (haveChromium ? it : it.skip)("renders in headless Chromium with every chart drawn", async () => {
+    const layout = await layoutAt(1280);
+    expect(layout.viewport).toBe(1280);
+    expect(layout.charts).toHaveLength(9);
+    for (const chart of layout.charts) {
+      expect(chart.width).toBeGreaterThan(100);
+      expect(chart.height).toBeGreaterThan(100);
+      expect(chart.marks).toBeGreaterThan(0);
+      expect(chart.ticks).toBeGreaterThan(0);
+      expect(chart.outside).toEqual([]);
+    }
   });
+
+  (haveChromium ? it : it.skip)(
+    "reads at 600 px: nothing scrolls sideways, the table fits, no chart label is clipped",
+    async () => {
+      const layout = await layoutAt(600);
+      expect(layout.viewport).toBe(600);
+      expect(layout.page.scrollWidth).toBeLessThanOrEqual(layout.page.clientWidth);
+      expect(layout.table.scrollWidth).toBeLessThanOrEqual(layout.table.clientWidth);
+      expect(layout.table.right).toBeLessThanOrEqual(600);
+      expect(layout.charts).toHaveLength(9);
+      for (const chart of layout.charts) {
+        expect(chart.width).toBeLessThanOrEqual(600);
+        expect(chart.marks).toBeGreaterThan(0);
+        // Tick labels (and every other label) lie inside their chart.
+        expect(chart.outside).toEqual([]);
+      }
+    },
+  );
 });
 
 describe("autopicker simulate (CLI)", () => {
@@ -240,8 +360,10 @@ describe("autopicker simulate (CLI)", () => {
     );
     expect(m.err()).toContain("simulating wait-first (1/2)");
     expect(code).toBe(0);
-    expect(m.out()).toMatch(/^wait-first\s+300 s\s+3\s+100\.0%/m);
-    expect(m.out()).toMatch(/^fallback-first\s+10 s\s+0\s+50\.0%\s+50\.0%/m);
+    expect(m.out()).toMatch(/^\s+wait-first\s+fallback-first$/m);
+    expect(m.out()).toMatch(/^max wait\s+300 s\s+10 s$/m);
+    expect(m.out()).toMatch(/^served by primary\s+100\.0%\s+50\.0%$/m);
+    expect(m.out()).toContain("The primary's 6 requests/min limit binds: 12 calls need 2 one-minute windows");
     expect(m.files["r.html"]).toContain('<table id="comparison">');
   });
 
@@ -255,17 +377,17 @@ describe("autopicker simulate (CLI)", () => {
     expect(await runCli(["simulate", "--config", "sim.json", "--calls", "4", "--out", "x.html"], m.io)).toBe(
       0,
     );
-    expect(m.out()).toContain("4 calls, concurrency 4");
-    expect(m.out()).toMatch(/^default\s+300 s\s+3\s+100\.0%/m);
+    expect(m.out()).toContain("4 calls, 4 callers back to back");
+    expect(m.out()).toMatch(/^\s+default$/m);
+    expect(m.out()).toMatch(/^served by primary\s+100\.0%$/m);
   });
 
   it("explains bad input with a non-zero exit code", async () => {
     const m = memoryIo();
     expect(await runCli(["frobnicate"], m.io)).toBe(2);
     expect(m.err()).toContain('Unknown command "frobnicate"');
-    expect(await runCli(["simulate", "--compare", "yolo"], m.io)).toBe(1);
-    expect(m.err()).toContain('unknown configuration "yolo"');
     expect(await runCli(["simulate", "--config", "missing.json"], m.io)).toBe(1);
+    expect(m.err()).toContain("can't read --config missing.json: ENOENT missing.json");
     expect(await runCli(["--help"], m.io)).toBe(0);
     expect(m.out()).toContain("Usage: autopicker simulate");
   });

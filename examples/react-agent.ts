@@ -5,7 +5,6 @@
  * scaled down (5 requests per 2 s) so you can watch it wait, retry and fall back in a few seconds.
  * With OPENAI_API_KEY (and optionally GOOGLE_API_KEY) it runs the same agent on the real APIs.
  */
-import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { HumanMessage } from "@langchain/core/messages";
 import { tool } from "@langchain/core/tools";
@@ -15,10 +14,8 @@ import { createAgent } from "langchain";
 import {
   AutoPickerChatModel,
   CostTrackingCallbackHandler,
-  type DecisionTrail,
+  getDecisionTrail,
   type ModelEntry,
-  type RateLimitFallbackEvent,
-  type RateLimitWaitEvent,
   rateLimitHeadersFetch,
 } from "langchain-autopicker";
 import { ProviderSimulator } from "langchain-autopicker/testing";
@@ -39,23 +36,6 @@ const convert = tool(async ({ celsius }) => `${((celsius * 9) / 5 + 32).toFixed(
   description: "Convert a temperature",
   schema: z.object({ celsius: z.number() }),
 });
-
-/** Prints waits and fallbacks as they happen. */
-class Progress extends BaseCallbackHandler {
-  name = "demo-progress";
-  done = 0;
-  override async handleCustomEvent(name: string, data: unknown): Promise<void> {
-    if (name === "rate_limit_wait") {
-      const e = data as RateLimitWaitEvent;
-      say(
-        `waiting ${(e.wait_ms / 1000).toFixed(1)}s for ${e.model} (${e.cause === "backoff" ? "backoff after an error" : "rate limit"})`,
-      );
-    } else if (name === "rate_limit_fallback") {
-      const e = data as RateLimitFallbackEvent;
-      say(`fallback ${e.original_model} -> ${e.fallback_model} (reason: ${e.reason})`);
-    }
-  }
-}
 
 async function buildModels(): Promise<{
   primary: ModelEntry;
@@ -118,9 +98,16 @@ async function main(): Promise<void> {
     maxWaitSeconds: 5, // waits up to 5 s; a longer wait goes to the fallback
     backoffInitialSeconds: 0.5,
   });
+  // Waits and fallbacks as they happen, from the picker's typed events.
+  llm.onWait((e) =>
+    say(
+      `waiting ${(e.waitMs / 1000).toFixed(1)}s for ${e.model} (${e.cause === "backoff" ? "backoff after an error" : "rate limit"})`,
+    ),
+  );
+  llm.onFallback((e) => say(`fallback ${e.from} -> ${e.to} (reason: ${e.reason})`));
   const agent = createAgent({ model: llm, tools: [weather, convert] });
   const cost = new CostTrackingCallbackHandler();
-  const progress = new Progress();
+  let done = 0;
 
   say(`Starting ${TASKS} agent runs at once (each one calls a tool, then answers).`);
   const cities = [
@@ -141,16 +128,11 @@ async function main(): Promise<void> {
     cities.slice(0, TASKS).map(async (city, i) => {
       const result = await agent.invoke(
         { messages: [new HumanMessage(`What is the weather in ${city}?`)] },
-        { callbacks: [cost, progress], metadata: { userId: `user-${i % 3}` } },
+        { callbacks: [cost], metadata: { userId: `user-${i % 3}` } },
       );
-      progress.done++;
-      const last = result.messages.at(-1)!;
-      const trail = (last.response_metadata as Record<string, unknown>).autopicker as
-        | DecisionTrail
-        | undefined;
-      say(
-        `run ${String(i + 1).padStart(2)} done (${progress.done}/${TASKS}), answered by ${trail?.model ?? "?"}`,
-      );
+      done++;
+      const trail = getDecisionTrail(result.messages.at(-1));
+      say(`run ${String(i + 1).padStart(2)} done (${done}/${TASKS}), answered by ${trail?.model ?? "?"}`);
     }),
   );
 
@@ -158,12 +140,12 @@ async function main(): Promise<void> {
   const usage = cost.getUsageStats();
   console.log("\n=== Report ===");
   console.log(
-    `requests ${s.total_requests}: primary ${s.primary_requests}, fallback ${s.fallback_requests} ` +
-      `(${((100 * s.fallback_requests) / Math.max(1, s.total_requests)).toFixed(0)}%), ` +
-      `waits ${s.rate_limit_waits} totalling ${s.total_wait_seconds.toFixed(1)}s`,
+    `requests ${s.totalRequests}: primary ${s.primaryRequests}, fallback ${s.fallbackRequests} ` +
+      `(${((100 * s.fallbackRequests) / Math.max(1, s.totalRequests)).toFixed(0)}%), ` +
+      `waits ${s.rateLimitWaits} totalling ${s.totalWaitSeconds.toFixed(1)}s, fallbacks ${JSON.stringify(s.fallbacksByReason)}`,
   );
   console.log("by model:");
-  for (const [model, m] of Object.entries(s.by_model)) {
+  for (const [model, m] of Object.entries(s.byModel)) {
     const spent = usage.byModel[model]?.costUsd ?? 0;
     console.log(
       `  ${model.padEnd(28)} served ${String(m.served).padStart(3)}  attempts ${String(m.attempts).padStart(3)}  errors ${JSON.stringify(m.errors)}  cost $${spent.toFixed(6)}`,

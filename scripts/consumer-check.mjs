@@ -25,7 +25,7 @@ try {
   const tarball = join(root, packed.filename);
   const files = new Set(packed.files.map((f) => f.path));
   const expected = ["dist/index.js", "dist/index.cjs", "dist/index.d.ts", "dist/index.d.cts", "dist/simulate/cli.js"];
-  for (const sub of ["testing", "langfuse", "redis", "simulate"]) {
+  for (const sub of ["testing", "agents", "langfuse", "redis", "simulate"]) {
     for (const ext of ["js", "cjs", "d.ts", "d.cts"]) expected.push(`dist/${sub}/index.${ext}`);
   }
   const missing = expected.filter((f) => !files.has(f));
@@ -116,7 +116,8 @@ try {
       'import { RedisRateLimitStore } from "langchain-autopicker/redis";',
       'import { AutoPickerLangfuseHandler } from "langchain-autopicker/langfuse";',
       'import { simulate } from "langchain-autopicker/simulate";',
-      "export const used = [AutoPickerChatModel, ProviderSimulator, RedisRateLimitStore, AutoPickerLangfuseHandler, simulate];",
+      'import { runBudgetMiddleware } from "langchain-autopicker/agents";',
+      "export const used = [AutoPickerChatModel, ProviderSimulator, RedisRateLimitStore, AutoPickerLangfuseHandler, simulate, runBudgetMiddleware];",
       "",
     ].join("\n"),
   );

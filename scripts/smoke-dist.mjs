@@ -11,7 +11,7 @@ const require = createRequire(import.meta.url);
 const esm = await import(join(dist, "index.js"));
 const cjs = require(join(dist, "index.cjs"));
 const subpaths = {};
-for (const sub of ["testing", "langfuse", "redis", "simulate"]) {
+for (const sub of ["testing", "agents", "langfuse", "redis", "simulate"]) {
   subpaths[`esm:${sub}`] = await import(join(dist, sub, "index.js"));
   subpaths[`cjs:${sub}`] = require(join(dist, sub, "index.cjs"));
 }
@@ -32,8 +32,9 @@ function graph(entry, seen = new Set()) {
 for (const entry of ["index.js", "index.cjs"]) {
   for (const file of graph(join(dist, entry))) {
     const text = readFileSync(file, "utf8");
-    for (const optional of ["ioredis", "@langfuse/", "@opentelemetry/"]) {
-      if (text.includes(`"${optional}`) || text.includes(`'${optional}`)) {
+    // Module specifiers, quoted: a package name ends at the quote, a scope at its slash.
+    for (const optional of ['ioredis"', "@langfuse/", "@opentelemetry/", 'langchain"']) {
+      if (text.includes(`"${optional}`) || text.includes(`'${optional.replace('"', "'")}`)) {
         throw new Error(`dist/${entry} loads ${file}, which imports ${optional}`);
       }
     }

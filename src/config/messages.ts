@@ -102,7 +102,12 @@ export function formatIssues(
     const kind = (issue as { params?: { kind?: OwnIssueKind } }).params?.kind;
     if (kind === "unknown_key" || kind === "call_parameter") return `${where}: ${issue.message}`;
     const requirement = issue.message.startsWith("must ") ? issue.message : `is invalid: ${issue.message}`;
-    return `${where || "The value"} ${requirement}, got ${formatValue(valueAt(input, issue.path))}.`;
+    const value = valueAt(input, issue.path);
+    // A misspelt choice ("tire1") gets the closest allowed one.
+    const choices = issue.code === "invalid_value" ? issue.values.filter((v) => typeof v === "string") : [];
+    const close = typeof value === "string" ? didYouMean(value, choices as string[]) : undefined;
+    const hint = close !== undefined ? ` (did you mean ${JSON.stringify(close)}?)` : "";
+    return `${where || "The value"} ${requirement}, got ${formatValue(value)}${hint}.`;
   });
 }
 

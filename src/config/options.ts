@@ -1,7 +1,8 @@
-import { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { z } from "zod";
 import type { Tier } from "../limits";
 import { isValidTimeZone } from "../limits/calendar";
+import { isChatModel } from "../model/innerModel";
 import type { AutoPickerChatModelInput } from "../model/types";
 import {
   callback,
@@ -55,7 +56,8 @@ export const limitsSchema = strictOptions({
 });
 
 const chatModelMust = "must be a LangChain chat model (e.g. new ChatOpenAI(...))";
-const chatModel = z.custom<BaseChatModel>((v) => v instanceof BaseChatModel, { error: chatModelMust });
+// Duck-typed like the router (another copy of @langchain/core must pass too).
+const chatModel = z.custom<BaseChatModel>(isChatModel, { error: chatModelMust });
 
 export const pricingSchema = strictOptions({
   inputPer1M: finiteNumber({ min: 0 }, "USD"),
@@ -77,7 +79,7 @@ export const modelEntrySchema = strictOptions(
 );
 
 /** A bare chat model or an entry; a bare model is checked as `{ model }`. */
-const modelItem = z.preprocess((v) => (v instanceof BaseChatModel ? { model: v } : v), modelEntrySchema);
+const modelItem = z.preprocess((v) => (isChatModel(v) ? { model: v } : v), modelEntrySchema);
 
 export const circuitBreakerSchema = strictOptions({
   failureThreshold: wholeNumber(1).optional(),
@@ -116,6 +118,7 @@ export const pickerOptionsShape = {
   backoffMaxSeconds: finiteNumber({ gt: 0 }, "seconds").optional(),
   jitter: oneOf(["full", "equal", "none"]).optional(),
   contextStrategy: oneOf(["fallback", "truncate", "error"]).optional(),
+  onContentFilter: oneOf(["fallback", "return"]).optional(),
   tier: tierSchema.optional(),
   circuitBreaker: circuitBreakerSchema.optional(),
   quotaCooldownSeconds: finiteNumber({ gt: 0 }, "seconds").optional(),

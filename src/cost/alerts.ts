@@ -4,7 +4,7 @@ import type { BudgetPeriod } from "./periods";
 export type BudgetMode = "block" | "downgrade" | "warn";
 
 /** Fields every alert carries. */
-interface AlertBase {
+export interface AlertBase {
   /** Epoch ms when the alert was raised (from the injected clock). */
   at: number;
   /** One line for humans; also what the logger prints. */

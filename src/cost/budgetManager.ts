@@ -140,18 +140,34 @@ export class BudgetManager {
     return { kind: "ok", ticket: { id: `${this.clock.now()}-${this.nextId++}`, amountMicros, counters } };
   }
 
-  /** Replaces the reservation with the actual cost. Settling or releasing a ticket twice does nothing. */
-  async settle(ticket: BudgetTicket, actualUsd: number): Promise<void> {
-    const actualMicros = usdToMicrosCeil(checkAmount(actualUsd, "actualUsd"));
+  /**
+   * Replaces the reservation with the actual cost; without `actualUsd` (the provider reported no
+   * usage) the reserved estimate stands as the spend. Settling or releasing a ticket twice does
+   * nothing; if the store fails, the ticket stays open so a later `release` can still return it.
+   */
+  async settle(ticket: BudgetTicket, actualUsd?: number): Promise<void> {
+    const actualMicros =
+      actualUsd === undefined ? ticket.amountMicros : usdToMicrosCeil(checkAmount(actualUsd, "actualUsd"));
     if (!this.close(ticket)) return;
-    const used = await this.store.add(ticket.counters, actualMicros - ticket.amountMicros);
+    let used: number[];
+    try {
+      used = await this.store.add(ticket.counters, actualMicros - ticket.amountMicros);
+    } catch (error) {
+      this.reopen(ticket);
+      throw error;
+    }
     await this.checkAlerts(ticket.counters, used);
   }
 
   /** Returns the reserved amount (the call was not sent or cost nothing). Idempotent. */
   async release(ticket: BudgetTicket): Promise<void> {
     if (!this.close(ticket)) return;
-    await this.store.add(ticket.counters, -ticket.amountMicros);
+    try {
+      await this.store.add(ticket.counters, -ticket.amountMicros);
+    } catch (error) {
+      this.reopen(ticket);
+      throw error;
+    }
   }
 
   /**
@@ -198,6 +214,11 @@ export class BudgetManager {
     if (this.closedTickets.has(ticket)) return false;
     this.closedTickets.add(ticket);
     return true;
+  }
+
+  /** The store refused the update: the ticket is still owed a settle or a release. */
+  private reopen(ticket: BudgetTicket): void {
+    this.closedTickets.delete(ticket);
   }
 
   private async checkAlerts(counters: readonly PeriodCounter[], used: readonly number[]): Promise<void> {

@@ -2,7 +2,7 @@ import type { FullTokenUsage } from "./callUsage";
 import type { CostBreakdown } from "./pricing";
 
 /** Fields every {@link CostRecord} has. */
-interface CostRecordBase {
+export interface CostRecordBase {
   /** The chat-model run. */
   runId: string;
   parentRunId?: string;

@@ -1,4 +1,5 @@
 import type { Serialized } from "@langchain/core/load/serializable";
+import { qualifiedModelName } from "../modelNames";
 import { asRecord } from "./callUsage";
 import type { Pricing } from "./pricing";
 
@@ -14,19 +15,23 @@ export interface RunStartInfo {
 
 /** The model that actually answered, as well as we can tell. */
 export interface ServedModel {
-  /** e.g. `"openai/gpt-4o-mini"` or `"gemini-2.5-flash"`; `null` if nothing named it. */
+  /**
+   * One key per model, whichever path served it: the provider-qualified id the call asked for
+   * (`"openai/gpt-4o-mini"`, `"gemini/gemini-2.5-flash"`), the same through `AutoPickerChatModel`
+   * (its `price_model`) as from a plain chain. `null` if nothing named it.
+   */
   model: string | null;
   provider?: string;
   /** The pricing override `AutoPickerChatModel` stamped for the entry that served. */
   pricing?: Pricing;
-  /** Provider-qualified id to look prices up by (`autopicker.price_model`), when `model` is a user-chosen entry name. */
+  /** The id to look prices up by when it is more exact than `model` (the provider's snapshot name). */
   priceAs?: string;
 }
 
 /**
- * The served model, most trustworthy source first: the AutoPickerChatModel stamp
- * (`response_metadata.autopicker.model` / `.pricing`), then the provider's own `model_name` /
- * `model` (the exact snapshot that served), then what the run asked for at start.
+ * The served model: the AutoPickerChatModel stamp (`response_metadata.autopicker.price_model` /
+ * `.pricing`) when there is one, else what the run asked for at start, qualified by its provider,
+ * priced by the provider's own `model_name` (the exact snapshot that served) when it differs.
  */
 export function identifyServedModel(
   responseMetadata: Record<string, unknown>,
@@ -34,20 +39,18 @@ export function identifyServedModel(
 ): ServedModel {
   const stamp = asRecord(responseMetadata.autopicker);
   const pricing = asPricing(stamp.pricing);
-  const model =
-    nonEmpty(stamp.model) ??
-    nonEmpty(responseMetadata.model_name) ??
-    nonEmpty(responseMetadata.model) ??
-    start?.requestedModel ??
-    start?.lsModelName ??
-    null;
-  const priceAs = nonEmpty(stamp.price_model);
-  // With a stamp, the run's ls_provider is the primary's, not necessarily the serving model's.
-  const provider = nonEmpty(stamp.model) ? undefined : start?.provider;
+  const snapshot = nonEmpty(responseMetadata.model_name) ?? nonEmpty(responseMetadata.model);
+  // Through the picker: its provider-qualified id of the entry that served (the run's
+  // ls_provider and requested model are the primary's, not necessarily the serving model's).
+  const picked = nonEmpty(stamp.price_model) ?? nonEmpty(stamp.model);
+  if (picked) return { model: picked, ...(pricing ? { pricing } : {}) };
+  const asked = start?.requestedModel ?? start?.lsModelName ?? snapshot;
+  if (!asked) return { model: null, ...(start?.provider ? { provider: start.provider } : {}) };
+  const model = qualifiedModelName(start?.provider, asked);
+  const priceAs = snapshot && snapshot !== asked ? qualifiedModelName(start?.provider, snapshot) : undefined;
   return {
     model,
-    ...(provider ? { provider } : {}),
-    ...(pricing ? { pricing } : {}),
+    ...(start?.provider ? { provider: start.provider } : {}),
     ...(priceAs ? { priceAs } : {}),
   };
 }
@@ -94,12 +97,13 @@ function nonEmpty(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 ? value : undefined;
 }
 
+/** The trail's snake_case price override (`input_per_1m`, ...) as a {@link Pricing}. */
 function asPricing(value: unknown): Pricing | undefined {
   const p = asRecord(value);
-  if (typeof p.inputPer1M !== "number" || typeof p.outputPer1M !== "number") return undefined;
+  if (typeof p.input_per_1m !== "number" || typeof p.output_per_1m !== "number") return undefined;
   return {
-    inputPer1M: p.inputPer1M,
-    outputPer1M: p.outputPer1M,
-    ...(typeof p.cachedInputPer1M === "number" ? { cachedInputPer1M: p.cachedInputPer1M } : {}),
+    inputPer1M: p.input_per_1m,
+    outputPer1M: p.output_per_1m,
+    ...(typeof p.cached_input_per_1m === "number" ? { cachedInputPer1M: p.cached_input_per_1m } : {}),
   };
 }

@@ -10,37 +10,73 @@ import {
   type LangSmithParams,
   type ToolChoice,
 } from "@langchain/core/language_models/chat_models";
-import { AIMessage, AIMessageChunk, type BaseMessage, type UsageMetadata } from "@langchain/core/messages";
-import { JsonOutputKeyToolsParser } from "@langchain/core/output_parsers/openai_tools";
+import {
+  AIMessage,
+  AIMessageChunk,
+  type BaseMessage,
+  mergeUsageMetadata,
+  type UsageMetadata,
+} from "@langchain/core/messages";
 import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
-import { type Runnable, RunnableMap, RunnablePassthrough } from "@langchain/core/runnables";
-import { toJsonSchema } from "@langchain/core/utils/json_schema";
-import { getSchemaDescription, type InteropZodType, isInteropZodSchema } from "@langchain/core/utils/types";
+import { ensureConfig, type Runnable } from "@langchain/core/runnables";
+import type { InteropZodType } from "@langchain/core/utils/types";
 import { type Clock, systemClock } from "../clock";
 import { validatePickerInput } from "../config/picker";
 import { countTextTokens, TokenEstimator } from "../context";
-import { AllModelsFailedError, AutoPickerConfigError } from "../errors";
+import type { RunBudget } from "../cost/runBudget";
+import {
+  AllModelsFailedError,
+  AutoPickerConfigError,
+  ContentFilteredError,
+  RunBudgetExceededError,
+  StreamInterruptedError,
+} from "../errors";
 import { RateLimiter } from "../limits";
+import {
+  type ContentFilterStrategy,
+  checkResult,
+  contentFilterReason,
+  firstAnswerChunk,
+} from "./answerCheck";
 import { BudgetGate } from "./budgetGate";
 import { type ResolvedEntry, resolveEntries } from "./entries";
+import { EventHub } from "./eventHub";
+import type {
+  AttemptFailedEvent,
+  CircuitStateChangeEvent,
+  Disposable,
+  FailedEvent,
+  FallbackEvent,
+  ServedEvent,
+  WaitEvent,
+} from "./events";
 import { ModelHealth } from "./health";
-import { type CallPreference, preferenceFromMetadata } from "./ordering";
-import { Router, RoutingFailure, type Served } from "./router";
+import { settingsFromMetadata } from "./ordering";
+import { type InnerCall, type RouteOutcome, Router } from "./router";
+import { RunBudgets } from "./runBudgets";
+import type { Settled } from "./settlement";
 import { SharedHealthSync } from "./sharedHealth";
 import { StatsRecorder } from "./stats";
-import { ToolOptionsConverter } from "./toolOptions";
+import { structuredOutput } from "./structuredOutput";
+import { degradedTrail, toTrailRunBudget } from "./trail";
 import type {
+  AutoPickerCallSettings,
   AutoPickerChatModelInput,
   AutoPickerLogger,
   AutoPickerStats,
   DecisionTrail,
+  PickerModel,
   ProviderStatus,
 } from "./types";
 
 /** Call options: the standard ones plus tool binding, forwarded to whichever model serves. */
 export interface AutoPickerCallOptions extends BaseChatModelCallOptions {
-  /** Per-call routing: `{ preference: "cost" }`, `{ model: "openai/gpt-4o" }` or `{ task: "classify" }`. Run metadata keys `autopicker_preference`, `autopicker_model`, `autopicker_task` do the same from inside agents. */
-  autopicker?: CallPreference;
+  /**
+   * Per-call routing (`{ preference: "cost" }`, `{ model: "openai/gpt-4o" }`, `{ task: "classify" }`)
+   * and the run's budget (`{ runBudget: { maxUsd: 0.5 } }`). Run metadata keys `autopicker_preference`,
+   * `autopicker_model`, `autopicker_task`, `autopicker_run_budget` do the same from inside agents.
+   */
+  autopicker?: AutoPickerCallSettings;
   tools?: BindToolsInput[];
   tool_choice?: ToolChoice;
   strict?: boolean;
@@ -70,16 +106,18 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return "AutoPickerChatModel";
   }
 
-  /** The resolved models, primary first. */
-  readonly entries: readonly ResolvedEntry[];
+  /** Marks the picker for middleware that must know it (duck-typed: survives duplicate installs). */
+  readonly isAutoPicker = true as const;
+  private readonly entries: readonly ResolvedEntry[];
   readonly rateLimiter: RateLimiter;
   readonly clock: Clock;
   private readonly estimator = new TokenEstimator();
+  private readonly events: EventHub;
   private readonly recorder: StatsRecorder;
-  private readonly health = new Map<string, ModelHealth>();
   private readonly router: Router;
-  private readonly toolOptions = new ToolOptionsConverter();
   private readonly onAllFailed: AutoPickerChatModelInput["onAllFailed"];
+  private readonly onContentFilter: ContentFilterStrategy;
+  private readonly runBudgets = new RunBudgets();
 
   constructor(fields: AutoPickerChatModelInput) {
     validatePickerInput(fields);
@@ -92,26 +130,34 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
 
     this.clock = fields.clock ?? systemClock;
     const logger = fields.logger ?? defaultLogger;
+    this.events = new EventHub(logger);
+    const events = this.events;
     this.entries = resolveEntries([fields.primary, ...(fields.fallbacks ?? [])], {
       tier: fields.tier,
       keepInnerRetries: fields.keepInnerRetries ?? false,
-    });
-    this.rateLimiter = fields.rateLimiter ?? new RateLimiter({ clock: this.clock });
-    for (const e of this.entries) {
-      this.rateLimiter.configure(e.name, e.limits);
-      this.health.set(
-        e.name,
+      health: (model) =>
         new ModelHealth(this.clock, {
           failureThreshold: fields.circuitBreaker?.failureThreshold,
           cooldownMs:
             fields.circuitBreaker?.cooldownSeconds === undefined
               ? undefined
               : fields.circuitBreaker.cooldownSeconds * 1000,
+          onStateChange: (state) => events.emit("circuitStateChange", { model, state }),
         }),
-      );
+    });
+    this.rateLimiter = fields.rateLimiter ?? new RateLimiter({ clock: this.clock });
+    for (const e of this.entries) this.rateLimiter.configure(e.name, e.limits);
+    this.recorder = new StatsRecorder(
+      this.entries.map((e) => e.name),
+      events,
+    );
+    const alerts = fields.alerts;
+    if (alerts) {
+      events.on("served", (e) => alerts.recordRequest({ model: e.model, fallback: !e.primary }));
+      events.on("wait", (e) => alerts.recordWait(e.waitMs));
     }
-    this.recorder = new StatsRecorder(this.entries.map((e) => e.name));
     this.onAllFailed = fields.onAllFailed;
+    this.onContentFilter = fields.onContentFilter ?? "fallback";
     const defaultOutputTokens = fields.defaultOutputTokens ?? 1024;
     const fallbackOrder = fields.fallbackOrder ?? "listed";
     // Shapes are checked by the schema; which names exist is known only now.
@@ -125,29 +171,29 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       }
     }
     this.router = new Router({
-      entries: [...this.entries],
-      shared: new SharedHealthSync(fields.healthStore, this.clock, logger),
-      budget: new BudgetGate(fields.budget, logger),
-      alerts: fields.alerts,
-      tasks: fields.tasks ?? {},
-      fallbackOrder,
-      defaultOutputTokens,
-      health: this.health,
+      entries: this.entries,
       limiter: this.rateLimiter,
       estimator: this.estimator,
-      stats: this.recorder,
+      budget: new BudgetGate(fields.budget, logger),
+      shared: new SharedHealthSync(fields.healthStore, this.clock, logger),
+      events,
       clock: this.clock,
-      contextStrategy,
-      quotaCooldownMs: (fields.quotaCooldownSeconds ?? 3600) * 1000,
       logger,
-      policy: {
-        maxRetries,
-        maxWaitMs: maxWaitSeconds * 1000,
-        backoff: {
-          baseMs: (fields.backoffInitialSeconds ?? 1) * 1000,
-          factor: backoffBase,
-          capMs: (fields.backoffMaxSeconds ?? 60) * 1000,
-          jitter: fields.jitter ?? "full",
+      settings: {
+        tasks: fields.tasks ?? {},
+        fallbackOrder,
+        defaultOutputTokens,
+        contextStrategy,
+        quotaCooldownMs: (fields.quotaCooldownSeconds ?? 3600) * 1000,
+        policy: {
+          maxRetries,
+          maxWaitMs: maxWaitSeconds * 1000,
+          backoff: {
+            baseMs: (fields.backoffInitialSeconds ?? 1) * 1000,
+            factor: backoffBase,
+            capMs: (fields.backoffMaxSeconds ?? 60) * 1000,
+            jitter: fields.jitter ?? "full",
+          },
         },
       },
     });
@@ -157,9 +203,50 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return "autopicker";
   }
 
-  /** Counters with the design documents' names (a copy). */
+  /** The models the picker routes between, primary first, as it resolved them. */
+  get models(): readonly PickerModel[] {
+    return this.entries.map((e) => ({
+      name: e.name,
+      model: e.model,
+      modelId: e.modelId,
+      contextWindow: e.contextWindow,
+      ...(e.limits ? { limits: e.limits } : {}),
+    }));
+  }
+
+  /** Counters since the picker was built (a copy); see {@link AutoPickerStats} for the names. */
   get stats(): AutoPickerStats {
     return this.recorder.snapshot();
+  }
+
+  /** Before every sleep (a limit, a provider hint, backoff). Returns a handle to stop listening. */
+  onWait(listener: (event: WaitEvent) => void): Disposable {
+    return this.events.on("wait", listener);
+  }
+
+  /** Whenever a call leaves one model for the next, with the reason. */
+  onFallback(listener: (event: FallbackEvent) => void): Disposable {
+    return this.events.on("fallback", listener);
+  }
+
+  /** After every failed attempt, whether or not the call then retries or falls back. */
+  onAttemptFailed(listener: (event: AttemptFailedEvent) => void): Disposable {
+    return this.events.on("attemptFailed", listener);
+  }
+
+  /** When a model's circuit breaker opens, half-opens or closes. */
+  onCircuitStateChange(listener: (event: CircuitStateChangeEvent) => void): Disposable {
+    return this.events.on("circuitStateChange", listener);
+  }
+
+  /** When a call got its answer (before usage is settled). */
+  onServed(listener: (event: ServedEvent) => void): Disposable {
+    return this.events.on("served", listener);
+  }
+
+  /** When no model could answer a call. */
+  onFailed(listener: (event: FailedEvent) => void): Disposable {
+    return this.events.on("failed", listener);
   }
 
   /** Each model's health now: rate-limit blocks, circuit state, known quota outages. */
@@ -167,7 +254,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     const now = this.clock.now();
     return Promise.all(
       this.entries.map(async (e) => {
-        const health = this.health.get(e.name)!;
+        const health = e.health;
         const limiter = await this.rateLimiter.status(e.name);
         const circuit = health.breaker.state;
         const unavailable = health.unavailable;
@@ -231,47 +318,11 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     | Runnable<BaseLanguageModelInput, RunOutput>
     | Runnable<BaseLanguageModelInput, { raw: BaseMessage; parsed: RunOutput }> {
     // biome-ignore-end lint/suspicious/noExplicitAny: mirrors BaseChatModel's overloads
-    if (config?.method === "jsonMode") {
-      throw new AutoPickerConfigError(
-        'withStructuredOutput method "jsonMode" is not portable across providers; use "functionCalling" (default).',
-      );
-    }
-    const isZod = isInteropZodSchema(outputSchema);
-    const schema = outputSchema as Record<string, unknown>;
-    const name =
-      config?.name ??
-      (!isZod && typeof schema.title === "string" ? schema.title : undefined) ??
-      (!isZod && typeof schema.name === "string" ? schema.name : "extract");
-    const parameters = isZod
-      ? toJsonSchema(outputSchema)
-      : ((schema.parameters as object | undefined) ?? schema);
-    const description =
-      (isZod ? getSchemaDescription(outputSchema) : (schema.description as string | undefined)) ??
-      "Return the answer in this structure.";
-    const llm = this.bindTools([{ type: "function", function: { name, description, parameters } }], {
-      tool_choice: name,
-      ...(config?.strict !== undefined ? { strict: config.strict } : {}),
-      ls_structured_output_format: { kwargs: { method: "functionCalling" }, schema: parameters },
-    } as Partial<AutoPickerCallOptions>);
-    const parser = new JsonOutputKeyToolsParser<RunOutput>({
-      keyName: name,
-      returnSingle: true,
-      ...(isZod ? { zodSchema: outputSchema as InteropZodType<RunOutput> } : {}),
-    });
-    if (!config?.includeRaw) return llm.pipe(parser).withConfig({ runName: "StructuredOutput" });
-    const parseRaw = RunnablePassthrough.assign({
-      parsed: (input: { raw: BaseMessage }, cfg) => parser.invoke(input.raw, cfg),
-    }) as Runnable<{ raw: BaseMessage }, { raw: BaseMessage; parsed: RunOutput | null }>;
-    const keepRaw = RunnablePassthrough.assign({ parsed: () => null }) as Runnable<
-      { raw: BaseMessage },
-      { raw: BaseMessage; parsed: RunOutput | null }
-    >;
-    const withParsed = parseRaw.withFallbacks({ fallbacks: [keepRaw] });
-    const pickRaw = RunnableMap.from<BaseLanguageModelInput, { raw: BaseMessage }>({ raw: llm });
-    return pickRaw.pipe(withParsed).withConfig({ runName: "StructuredOutputRunnable" }) as Runnable<
-      BaseLanguageModelInput,
-      { raw: BaseMessage; parsed: RunOutput }
-    >;
+    return structuredOutput<RunOutput>(
+      (tools, kwargs) => this.bindTools(tools, kwargs),
+      outputSchema,
+      config,
+    );
   }
 
   async _generate(
@@ -280,24 +331,18 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     runManager?: CallbackManagerForLLMRun,
   ): Promise<ChatResult> {
     options.signal?.throwIfAborted();
-    this.recorder.request();
-    let served: Served<ChatResult>;
-    try {
-      served = await this.router.route(
-        messages,
-        options as Record<string, unknown>,
-        runManager,
-        (entry, msgs, signal) =>
-          entry.model._generate(msgs, this.innerOptions(entry, options, signal), runManager),
-        options.autopicker ?? {},
-      );
-    } catch (error) {
-      return this.handleFailure(error, messages);
-    }
-    const generation = served.result.generations[0];
-    const usage = generation ? usageOf(generation) : undefined;
-    await served.settle(usage);
-    for (const g of served.result.generations) stamp(g.message, served.entry, served.trail);
+    const routed = await this.routeCall(messages, options, runManager, async (entry, msgs, signal) => {
+      const result = await entry.inner._generate(msgs, this.innerOptions(options, signal), runManager);
+      // Checked before it counts as served: an empty or withheld answer is a failed attempt.
+      checkResult(entry.name, result, this.onContentFilter);
+      return result;
+    });
+    if (routed.kind === "finished") return routed.result;
+    if (routed.kind === "failed") return this.handleFailure(routed, messages);
+    const served = routed.served;
+    const generation = served.result.generations[0]!;
+    const trail = withSettlement(served.trail, await served.settle(usageOf(generation)));
+    for (const g of served.result.generations) stamp(g.message, served.entry, trail);
     return served.result;
   }
 
@@ -307,49 +352,69 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     runManager?: CallbackManagerForLLMRun,
   ): AsyncGenerator<ChatGenerationChunk> {
     options.signal?.throwIfAborted();
-    this.recorder.request();
-    type Started = { first: IteratorResult<ChatGenerationChunk>; rest: AsyncIterator<ChatGenerationChunk> };
-    let served: Served<Started>;
-    try {
-      // An error before the first chunk is routed like any failed call; after it, it surfaces.
-      served = await this.router.route(
-        messages,
-        options as Record<string, unknown>,
-        runManager,
-        async (entry, msgs, signal) => {
-          const rest = entry.model
-            ._streamResponseChunks(msgs, this.innerOptions(entry, options, signal), runManager)
-            [Symbol.asyncIterator]();
-          const first = await rest.next();
-          return { first, rest };
-        },
-        options.autopicker ?? {},
-      );
-    } catch (error) {
-      const result = await this.handleFailure(error, messages);
+    // Until the first chunk with content a stream is routed like any call (an error, an empty
+    // stream, a withheld answer: retry or fall back); after it, errors surface, typed.
+    const routed = await this.routeCall(messages, options, runManager, (entry, msgs, signal) =>
+      firstAnswerChunk(
+        entry.name,
+        entry.inner
+          ._streamResponseChunks(msgs, this.innerOptions(options, signal), runManager)
+          [Symbol.asyncIterator](),
+        this.onContentFilter,
+      ),
+    );
+    if (routed.kind !== "served") {
+      const result = routed.kind === "finished" ? routed.result : await this.handleFailure(routed, messages);
       const message = result.generations[0]!.message;
       yield new ChatGenerationChunk({ text: message.text, message: new AIMessageChunk({ ...message }) });
       return;
     }
+    const served = routed.served;
+    const { head, rest } = served.result;
     let usage: UsageMetadata | undefined;
     let sawModelName = false;
-    let settled = false;
-    const settle = async () => {
-      if (!settled) {
-        settled = true;
-        await served.settle(usage);
-      }
+    let text = "";
+    let last: ChatGenerationChunk | undefined;
+    let broke: unknown;
+    const take = (chunk: ChatGenerationChunk) => {
+      const msg = chunk.message as AIMessageChunk;
+      // Core's merge keeps cached-input and reasoning details, so budgets settle at the right price.
+      if (msg.usage_metadata) usage = mergeUsageMetadata(usage, msg.usage_metadata);
+      if (msg.response_metadata?.model_name) sawModelName = true;
+      text += chunk.text;
+      last = chunk;
+      return chunk;
     };
+    let settled: Settled | undefined;
+    let finished = served.result.ended;
     try {
-      for (let next = served.result.first; !next.done; next = await served.result.rest.next()) {
-        const chunk = next.value;
-        const msg = chunk.message as AIMessageChunk;
-        if (msg.usage_metadata) usage = addUsage(usage, msg.usage_metadata);
-        if (msg.response_metadata?.model_name) sawModelName = true;
-        yield chunk;
+      for (const chunk of head) yield take(chunk);
+      while (!finished) {
+        let next: IteratorResult<ChatGenerationChunk>;
+        try {
+          next = await rest.next();
+        } catch (error) {
+          broke = error;
+          finished = true;
+          break;
+        }
+        if (next.done) finished = true;
+        else yield take(next.value);
       }
     } finally {
-      await settle();
+      // The consumer stopped early: close the provider's stream (no more tokens billed).
+      if (!finished) await rest.return?.().catch(() => undefined);
+      // Either way the provider counted the call.
+      settled = await served.settle(usage);
+    }
+    if (broke !== undefined) {
+      if (isAbort(broke, options.signal)) throw broke;
+      throw new StreamInterruptedError(served.entry.name, text, { cause: broke });
+    }
+    const filtered = contentFilterReason(last?.message, last?.generationInfo);
+    if (filtered && this.onContentFilter === "fallback") {
+      // Withheld mid-answer: too late to fall back, but never a silent truncation.
+      throw new ContentFilteredError(served.entry.name, filtered);
     }
     // One empty closing chunk carries the decision trail; concat merges it into the final message.
     yield new ChatGenerationChunk({
@@ -358,7 +423,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         content: "",
         response_metadata: {
           ...(sawModelName ? {} : { model_name: served.entry.modelId }),
-          autopicker: served.trail,
+          autopicker: withSettlement(served.trail, settled),
         },
       }),
     });
@@ -380,49 +445,113 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return super._streamIterator(input, withRouting(options));
   }
 
-  private innerOptions(
-    entry: ResolvedEntry,
-    options: this["ParsedCallOptions"],
-    signal: AbortSignal | undefined,
-  ) {
+  private innerOptions(options: this["ParsedCallOptions"], signal: AbortSignal | undefined) {
+    // Tools travel as call options (`tools`, `tool_choice`, ...), raw: every chat model converts
+    // call-option tools to its own format, which is what its own bindTools relies on too.
+    // `maxRetries: 0` per call as well as the no-retry view (`entry.inner`): ChatOpenAI hands calls
+    // to sub-models with callers of their own, and passes the per-call value on to them.
     const { autopicker: _routing, ...rest } = options;
-    const converted = this.toolOptions.forModel(entry.model, rest as Record<string, unknown>);
-    // Per-call 0 as well: ChatOpenAI honours it even when the caller was configured elsewhere.
-    return { ...converted, signal, maxRetries: 0 } as never;
+    return { ...rest, signal, maxRetries: 0 } as never;
   }
 
-  private async handleFailure(error: unknown, messages: BaseMessage[]): Promise<ChatResult> {
-    if (!(error instanceof RoutingFailure)) throw error;
-    this.recorder.failed();
-    if (!this.onAllFailed) throw new AllModelsFailedError(error.attempts, { cause: error.lastError });
-    const answer = await this.onAllFailed({ messages, attempts: error.attempts, lastError: error.lastError });
+  /**
+   * Routes one call with the envelope of the run it belongs to. A run whose budget is spent in
+   * "finish" mode gets a final answer instead of an error, so the agent (or chain) ends cleanly.
+   */
+  private async routeCall<T>(
+    messages: BaseMessage[],
+    options: this["ParsedCallOptions"],
+    runManager: CallbackManagerForLLMRun | undefined,
+    call: InnerCall<T>,
+  ): Promise<RouteOutcome<T> | { kind: "finished"; result: ChatResult }> {
+    this.events.emit("request", { primary: this.entries[0]!.name });
+    const settings = options.autopicker ?? {};
+    const runBudget = this.runBudgets.resolve(settings.runBudget);
+    try {
+      return await this.router.route(
+        messages,
+        options as Record<string, unknown>,
+        runManager,
+        call,
+        settings,
+        runBudget,
+      );
+    } catch (error) {
+      if (error instanceof RunBudgetExceededError && runBudget?.onExhausted === "finish") {
+        return { kind: "finished", result: runBudgetFinish(error, runBudget) };
+      }
+      throw error;
+    }
+  }
+
+  private async handleFailure(
+    failed: RouteOutcome<unknown> & { kind: "failed" },
+    messages: BaseMessage[],
+  ): Promise<ChatResult> {
+    // "downgrade" and no model cheap enough: the run's budget is the reason, say so.
+    if (failed.lastError instanceof RunBudgetExceededError) throw failed.lastError;
+    if (!this.onAllFailed) throw new AllModelsFailedError(failed.attempts, { cause: failed.lastError });
+    const answer = await this.onAllFailed({
+      messages,
+      attempts: failed.attempts,
+      lastError: failed.lastError,
+    });
     const message = typeof answer === "string" ? new AIMessage(answer) : answer;
-    message.response_metadata = {
-      ...message.response_metadata,
-      autopicker: { model: "none", attempts: error.attempts, waited_ms: 0, degraded: true },
-    };
+    message.response_metadata = { ...message.response_metadata, autopicker: degradedTrail(failed.attempts) };
     return { generations: [{ text: message.text, message }] };
   }
 }
 
+/** The trail plus what settling found: estimated usage, the run's envelope. */
+function withSettlement(trail: DecisionTrail, settled: Settled): DecisionTrail {
+  return {
+    ...trail,
+    ...(settled.usageEstimated ? { usage_estimated: true } : {}),
+    ...(settled.runBudget ? { run_budget: toTrailRunBudget(settled.runBudget) } : {}),
+  };
+}
+
+/** The final answer of a run whose budget is spent ("finish"): no tool calls, so agents end here. */
+function runBudgetFinish(error: RunBudgetExceededError, budget: RunBudget): ChatResult {
+  const s = budget.summary();
+  const figures = [
+    budget.maxUsd !== undefined ? `$${s.spentUsd.toFixed(4)} of $${budget.maxUsd.toFixed(4)}` : undefined,
+    budget.maxTokens !== undefined ? `${s.tokens} of ${budget.maxTokens} tokens` : undefined,
+    `${s.modelCalls}${budget.maxModelCalls !== undefined ? ` of ${budget.maxModelCalls}` : ""} model calls`,
+  ].filter(Boolean);
+  const message = new AIMessage({
+    content:
+      `I have to stop here: this run's budget is spent (${figures.join(", ")}). ` +
+      "What was done so far is in the conversation above.",
+    response_metadata: {
+      autopicker: {
+        model: "none",
+        attempts: [],
+        waited_ms: 0,
+        run_budget: toTrailRunBudget(s),
+        run_budget_exhausted: error.dimension,
+      } satisfies DecisionTrail,
+    },
+  });
+  return { generations: [{ text: String(message.content), message }] };
+}
+
+/** The caller's own abort (not a transport failure): rethrown as it is. */
+function isAbort(error: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true || (error instanceof Error && error.name === "AbortError");
+}
+
 /** The call option wins over run metadata. */
 function withRouting(options: AutoPickerCallOptions | undefined): AutoPickerCallOptions | undefined {
-  const fromMetadata = preferenceFromMetadata(options?.metadata);
+  // ensureConfig: the metadata of the surrounding run too, when a lambda calls the model without
+  // passing its config on.
+  const fromMetadata = settingsFromMetadata(ensureConfig(options).metadata);
   if (Object.keys(fromMetadata).length === 0) return options;
   return { ...options, autopicker: { ...fromMetadata, ...options?.autopicker } };
 }
 
 function usageOf(generation: ChatGeneration): UsageMetadata | undefined {
   return (generation.message as AIMessage).usage_metadata;
-}
-
-function addUsage(a: UsageMetadata | undefined, b: UsageMetadata): UsageMetadata {
-  if (!a) return { ...b };
-  return {
-    input_tokens: a.input_tokens + b.input_tokens,
-    output_tokens: a.output_tokens + b.output_tokens,
-    total_tokens: a.total_tokens + b.total_tokens,
-  };
 }
 
 /** Says which model served (Gemini sets no model_name) and how the call got there. */

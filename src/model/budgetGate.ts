@@ -54,22 +54,30 @@ export class BudgetGate {
     }
   }
 
-  /** The call returned: book what it really cost (or the estimate's refund). */
-  async settle(
-    entry: ResolvedEntry,
-    ticket: BudgetTicket | undefined,
-    usage: UsageMetadata | undefined,
-  ): Promise<void> {
+  /** What a call with this usage cost on `entry` (its price override first); `null` when unpriced. */
+  cost(entry: ResolvedEntry, usage: UsageMetadata): number | null {
+    return (
+      this.prices.price(
+        entry.priceModel,
+        toTokenUsage(usage),
+        entry.pricing ? { pricing: entry.pricing } : {},
+      )?.total ?? null
+    );
+  }
+
+  /**
+   * The call returned: book what it really cost. Without usage (`costUsd` null) the real cost is
+   * unknown, so the reserved estimate stands as the spend (never $0: that would let the budget
+   * overspend).
+   */
+  async settle(ticket: BudgetTicket | undefined, costUsd: number | null): Promise<void> {
     if (!this.budget) return;
-    const actual = usage
-      ? (this.prices.price(
-          entry.priceModel,
-          toTokenUsage(usage),
-          entry.pricing ? { pricing: entry.pricing } : {},
-        )?.total ?? 0)
-      : undefined;
-    if (ticket) await this.budget.settle(ticket, actual ?? 0);
-    else if (actual) await this.budget.record(actual);
+    if (costUsd === null) {
+      if (ticket) await this.budget.settle(ticket);
+      return;
+    }
+    if (ticket) await this.budget.settle(ticket, costUsd);
+    else if (costUsd) await this.budget.record(costUsd);
   }
 
   /** The call failed before costing anything. */

@@ -1,15 +1,22 @@
-import { BaseChatModel } from "@langchain/core/language_models/chat_models";
-import { AsyncCaller } from "@langchain/core/utils/async_caller";
+import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
 import { resolveContextWindow } from "../context";
 import { AutoPickerConfigError } from "../errors";
 import type { ModelLimits, Tier } from "../limits";
 import { catalogLimits } from "../limits";
+import { providerPrefix } from "../modelNames";
+import type { ModelHealth } from "./health";
+import { isChatModel, withoutRetries } from "./innerModel";
 import type { EntryPricing, ModelEntry } from "./types";
 
 /** An entry with everything resolved once, at construction. */
 export interface ResolvedEntry {
   name: string;
+  /** The user's model, as given (tool conversion, LangSmith params). */
   model: BaseChatModel;
+  /** What the picker calls: the user's model seen with its own retries off (see `withoutRetries`). */
+  inner: BaseChatModel;
+  /** Breaker and known outages, for as long as the picker lives. */
+  health: ModelHealth;
   /** The provider's model id ("gpt-4o-mini"), used for tokenizer choice and stamping. */
   modelId: string;
   contextWindow: number;
@@ -21,16 +28,6 @@ export interface ResolvedEntry {
   quality: number;
   index: number;
 }
-
-const PROVIDER_ALIASES: Record<string, string> = {
-  openai: "openai",
-  azure_openai: "azure",
-  google_genai: "gemini",
-  googlegenerativeai: "gemini",
-  google_vertexai: "vertex",
-  anthropic: "anthropic",
-  groq: "groq",
-};
 
 /** "openai/gpt-4o-mini" from a ChatOpenAI, "gemini/gemini-2.5-flash" from a ChatGoogleGenerativeAI. */
 export function deriveName(model: BaseChatModel): { name: string; modelId: string } {
@@ -47,20 +44,21 @@ export function deriveName(model: BaseChatModel): { name: string; modelId: strin
   } catch {
     provider = model._llmType();
   }
-  provider = PROVIDER_ALIASES[provider.toLowerCase()] ?? (provider.toLowerCase() || model._llmType());
+  provider = provider ? providerPrefix(provider) : model._llmType();
   const id = modelId.replace(/^models\//, "");
+  // Any provider prefixes an entry name, known or not: names only need to be unique and readable.
   return { name: id ? `${provider}/${id}` : provider, modelId: id };
 }
 
 /** Normalises and validates every entry; throws `AutoPickerConfigError` with what to fix. */
 export function resolveEntries(
   items: Array<ModelEntry | BaseChatModel>,
-  defaults: { tier?: Tier; keepInnerRetries: boolean },
+  defaults: { tier?: Tier; keepInnerRetries: boolean; health: (name: string) => ModelHealth },
 ): ResolvedEntry[] {
   const seen = new Set<string>();
   return items.map((item, index) => {
-    const entry: ModelEntry = item instanceof BaseChatModel ? { model: item } : item;
-    if (!entry || !(entry.model instanceof BaseChatModel)) {
+    const entry: ModelEntry = isChatModel(item) ? { model: item } : item;
+    if (!entry || !isChatModel(entry.model)) {
       throw new AutoPickerConfigError(
         `Model entry #${index} is not a LangChain chat model. Pass a chat model (e.g. new ChatOpenAI(...)) or { model, name?, limits? }.`,
       );
@@ -81,10 +79,11 @@ export function resolveEntries(
     }
     const tier = entry.tier ?? defaults.tier;
     const limits = entry.limits ?? (tier ? catalogLimits(derived.modelId || name, tier) : undefined);
-    if (!defaults.keepInnerRetries) disableInnerRetries(entry.model);
     return {
       name,
       model: entry.model,
+      inner: defaults.keepInnerRetries ? entry.model : withoutRetries(entry.model),
+      health: defaults.health(name),
       modelId: derived.modelId || name,
       contextWindow,
       limits,
@@ -94,14 +93,4 @@ export function resolveEntries(
       index,
     };
   });
-}
-
-/**
- * Inner models must not retry on their own: their AsyncCaller would wait out 429s a second time
- * (NOTES: 293 provider 429s from stacked retries). Google's client ignores a per-call maxRetries,
- * so the caller's setting is the only lever that works for every model.
- */
-function disableInnerRetries(model: BaseChatModel): void {
-  const caller = (model as unknown as { caller?: unknown }).caller;
-  if (caller instanceof AsyncCaller) (caller as unknown as { maxRetries: number }).maxRetries = 0;
 }

@@ -1,20 +1,8 @@
 import { AutoPickerConfigError } from "../errors";
 import type { ResolvedEntry } from "./entries";
+import type { AutoPickerCallSettings, CallPreference, TaskRoute } from "./types";
 
-/** How one call trades quality for cost. `balanced` keeps the configured order. */
-export type Preference = "quality" | "balanced" | "cost";
-
-/** A per-call choice: a preference, a model to try first, or a task named in the `tasks` option. */
-export interface CallPreference {
-  preference?: Preference;
-  /** Entry name to try first, e.g. "openai/gpt-4o". */
-  model?: string;
-  /** A key of the `tasks` option. */
-  task?: string;
-}
-
-/** What a task maps to: a preference, or the models to try first, in order. */
-export type TaskRoute = Preference | { models: string[] };
+export type { CallPreference, Preference, TaskRoute } from "./types";
 
 interface Orderable {
   entry: ResolvedEntry;
@@ -66,10 +54,16 @@ export function byCost(a: Orderable, b: Orderable): number {
   return a.cost - b.cost;
 }
 
-/** Reads a preference from run metadata (`autopicker_preference`, `autopicker_model`, `autopicker_task`). */
-export function preferenceFromMetadata(metadata: Record<string, unknown> | undefined): CallPreference {
+/**
+ * Reads call settings from run metadata (`autopicker_preference`, `autopicker_model`,
+ * `autopicker_task`, `autopicker_run_budget`).
+ */
+export function settingsFromMetadata(metadata: Record<string, unknown> | undefined): AutoPickerCallSettings {
   if (!metadata) return {};
-  const out: CallPreference = {};
+  const out: AutoPickerCallSettings = {};
+  const budget = metadata.autopicker_run_budget;
+  if (typeof budget === "object" && budget !== null)
+    out.runBudget = budget as AutoPickerCallSettings["runBudget"];
   const p = metadata.autopicker_preference;
   if (p === "quality" || p === "balanced" || p === "cost") out.preference = p;
   if (typeof metadata.autopicker_model === "string") out.model = metadata.autopicker_model;

@@ -1,73 +1,79 @@
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import type { BaseMessage, UsageMetadata } from "@langchain/core/messages";
-import { type Clock, raceAbort } from "../clock";
+import type { Clock } from "../clock";
 import type { TokenEstimator } from "../context";
-import { resolveMaxOutputTokens, truncateToFit } from "../context";
-import type { AlertMonitor } from "../cost";
-import { type AttemptRecord, ContextWindowExceededError } from "../errors";
-import type { RateLimiter, ReservationTicket, ReserveDecision } from "../limits";
-import { withHeaderSink } from "../limits";
-import { parseRateLimitHeaders } from "../limits/headers";
-import { classifyError } from "../retry/classify";
-import { decideAfterError, type FallbackReason, newCounters, type RetryPolicy } from "../retry/policy";
+import type { RunBudget } from "../cost/runBudget";
+import type { AttemptRecord } from "../errors";
+import type { RateLimiter } from "../limits";
+import type { FallbackReason, RetryPolicy } from "../retry/policy";
 import type { BudgetGate } from "./budgetGate";
-import { Candidate } from "./candidate";
+import type { Candidate } from "./candidate";
 import type { ResolvedEntry } from "./entries";
-import { CONTEXT_LENGTH_FALLBACK, RATE_LIMIT_FALLBACK, RATE_LIMIT_WAIT } from "./events";
-import type { ModelHealth } from "./health";
-import { byCost, type CallPreference, orderCandidates, type TaskRoute } from "./ordering";
+import type { EventHub } from "./eventHub";
+import { type CallScope, type InnerCall, ModelAttempts, type ModelOutcome } from "./modelAttempts";
+import { byCost } from "./ordering";
+import { Planner } from "./plan";
+import type { Settled } from "./settlement";
 import type { SharedHealthSync } from "./sharedHealth";
-import type { StatsRecorder } from "./stats";
-import type { AutoPickerLogger, ContextStrategy, DecisionTrail } from "./types";
+import { toTrail } from "./trail";
+import type { AutoPickerLogger, CallPreference, ContextStrategy, DecisionTrail, TaskRoute } from "./types";
 
-/** One inner call: resolves with the provider's result or throws the provider's error. */
-export type InnerCall<T> = (
-  entry: ResolvedEntry,
-  messages: BaseMessage[],
-  signal: AbortSignal | undefined,
-) => Promise<T>;
+export type { InnerCall } from "./modelAttempts";
 
-/** A served call: the result, who served it, and how to settle the limiter once usage is known. */
+/** A served call: the result, who served it, and how to settle the limiter and budget once usage is known. */
 export interface Served<T> {
   result: T;
   entry: ResolvedEntry;
   trail: DecisionTrail;
-  /** Reconciles the limiter and the estimator with real usage. Call exactly once. */
-  settle(usage: UsageMetadata | undefined): Promise<void>;
+  /** Reconciles the limiter, the estimator and the budget with real usage. Call exactly once; never throws. */
+  settle(usage: UsageMetadata | undefined): Promise<Settled>;
 }
 
-/** Every model failed or was skipped. */
-export class RoutingFailure {
-  constructor(
-    readonly attempts: AttemptRecord[],
-    readonly lastError: unknown,
-  ) {}
+/** How routing one call ended. */
+export type RouteOutcome<T> =
+  | { kind: "served"; served: Served<T> }
+  /** Every model failed or was skipped. */
+  | { kind: "failed"; attempts: AttemptRecord[]; lastError: unknown };
+
+/** The model being left, and why. */
+interface Leaving {
+  from: Candidate;
+  reason: FallbackReason;
 }
 
-export interface RouterDeps {
-  entries: ResolvedEntry[];
-  shared: SharedHealthSync;
-  budget: BudgetGate;
-  alerts?: AlertMonitor;
-  tasks: Readonly<Record<string, TaskRoute>>;
-  fallbackOrder: "listed" | "cheapest";
-  defaultOutputTokens: number;
-  health: Map<string, ModelHealth>;
-  limiter: RateLimiter;
-  estimator: TokenEstimator;
-  stats: StatsRecorder;
-  clock: Clock;
+/** Decision-policy settings that stay fixed for the picker's life. */
+export interface RouterSettings {
   policy: RetryPolicy;
   contextStrategy: ContextStrategy;
   quotaCooldownMs: number;
-  logger: AutoPickerLogger;
+  fallbackOrder: "listed" | "cheapest";
+  tasks: Readonly<Record<string, TaskRoute>>;
+  /** Output tokens assumed for budget estimates when the model sets no maxTokens. */
+  defaultOutputTokens: number;
 }
 
-type Pending = { from: Candidate; reason: FallbackReason } | undefined;
+export interface RouterDeps {
+  entries: readonly ResolvedEntry[];
+  limiter: RateLimiter;
+  estimator: TokenEstimator;
+  budget: BudgetGate;
+  shared: SharedHealthSync;
+  /** Stats, alerts, the user's listeners and LangChain custom events all hang off this. */
+  events: EventHub;
+  clock: Clock;
+  logger: AutoPickerLogger;
+  settings: RouterSettings;
+}
 
 /** Picks the model, waits, calls, classifies and falls back: the decision policy in one loop. */
 export class Router {
-  constructor(private readonly d: RouterDeps) {}
+  private readonly planner: Planner;
+  private readonly model: ModelAttempts;
+
+  constructor(private readonly d: RouterDeps) {
+    this.planner = new Planner(d);
+    this.model = new ModelAttempts(d);
+  }
 
   async route<T>(
     messages: BaseMessage[],
@@ -75,335 +81,94 @@ export class Router {
     runManager: CallbackManagerForLLMRun | undefined,
     call: InnerCall<T>,
     choice: CallPreference = {},
-  ): Promise<Served<T>> {
-    const { signal } = options;
-    const candidates = this.plan(messages, options, choice);
-    const attempts: AttemptRecord[] = [];
-    let pending: Pending;
+    runBudget?: RunBudget,
+  ): Promise<RouteOutcome<T>> {
+    const candidates = this.planner.plan(messages, options, choice);
+    const scope: CallScope = { signal: options.signal, runManager, attempts: [], runBudget };
+    let leaving: Leaving | undefined;
     let lastError: unknown;
     let minWindow = 0;
 
     for (let i = 0; i < candidates.length; i++) {
       const candidate = candidates[i]!;
-      const { entry } = candidate;
-      await this.d.shared.pull(entry.name, this.d.health.get(entry.name)!);
-      const skip = this.skipReason(candidate, minWindow);
+      const skip = await this.skipReason(candidate, minWindow);
       if (skip) {
-        attempts.push({ model: entry.name, outcome: `skipped:${skip}`, waitedMs: 0 });
-        pending ??= { from: candidate, reason: skip };
+        scope.attempts.push({ model: candidate.entry.name, outcome: `skipped:${skip}`, waitedMs: 0 });
+        leaving ??= { from: candidate, reason: skip };
         continue;
       }
-      if (pending) await this.emitFallback(pending, candidate, runManager);
+      if (leaving) await this.announceFallback(leaving, candidate, scope);
 
-      const outcome = await this.tryModel(candidate, call, signal, attempts, runManager);
-      if (outcome.kind === "served") {
-        const trail: DecisionTrail = {
-          model: entry.name,
-          attempts,
-          waited_ms: attempts.reduce((sum, a) => sum + a.waitedMs, 0),
-          ...(candidate.estimated ? { estimated_input_tokens: candidate.estimatedTokens } : {}),
-          ...(pending ? { fallback_reason: pending.reason, fallback_from: pending.from.entry.name } : {}),
-          price_model: entry.priceModel,
-          ...(entry.pricing ? { pricing: entry.pricing } : {}),
-        };
-        this.d.stats.served(entry.name, entry.index === 0);
-        this.d.alerts?.recordRequest({ model: entry.name, fallback: entry.index !== 0 });
-        return { result: outcome.result, entry, trail, settle: outcome.settle };
-      }
-      lastError = outcome.error;
-      if (outcome.reason === "context_length") minWindow = Math.max(minWindow, entry.contextWindow + 1);
-      // Downgrade: the rest of the way, cheapest first, so the budget buys what it still can.
+      const outcome = await this.model.tryModel(candidate, call, scope);
+      if (outcome.kind === "served")
+        return { kind: "served", served: this.served(candidate, outcome, scope, leaving) };
+      lastError = outcome.error ?? lastError;
+      if (outcome.reason === "context_length")
+        minWindow = Math.max(minWindow, candidate.entry.contextWindow + 1);
+      // Downgrade: the rest of the way cheapest first, so the budget buys what it still can.
       if (outcome.reason === "budget")
         candidates.splice(i + 1, candidates.length, ...candidates.slice(i + 1).sort(byCost));
-      pending = { from: candidate, reason: outcome.reason };
+      leaving = { from: candidate, reason: outcome.reason };
     }
-    throw new RoutingFailure(attempts, lastError);
+    this.d.events.emit("failed", { attempts: scope.attempts });
+    return { kind: "failed", attempts: scope.attempts, lastError };
   }
 
-  /** Estimates the input for every model and applies the context strategy. */
-  private plan(
-    messages: BaseMessage[],
-    options: Record<string, unknown>,
-    choice: CallPreference,
-  ): Candidate[] {
-    const tools = Array.isArray(options.tools) ? (options.tools as unknown[]) : undefined;
-    const all = this.d.entries.map((entry) => {
-      const outputAllowance = resolveMaxOutputTokens(entry.model, options) ?? 0;
-      const priceOf = (e: ResolvedEntry, input: number) =>
-        this.d.budget.estimate(e, input, outputAllowance || this.d.defaultOutputTokens);
-      return new Candidate(entry, messages, outputAllowance, this.d.estimator, tools, priceOf);
-    });
-    const candidates = orderCandidates(all, choice, this.d.tasks, this.d.fallbackOrder);
-    const fits = (c: Candidate) => c.fits();
-    const primary = candidates[0]!;
-    if (fits(primary)) return candidates;
-
-    switch (this.d.contextStrategy) {
-      case "error":
-        throw new ContextWindowExceededError(primary.knownTokens + primary.outputAllowance, {
-          [primary.entry.name]: primary.entry.contextWindow,
-        });
-      case "truncate":
-        return candidates.map((c) => (fits(c) ? c : this.truncate(c, tools)));
-      case "fallback":
-        if (!candidates.some(fits)) {
-          throw new ContextWindowExceededError(
-            Math.min(...candidates.map((c) => c.knownTokens + c.outputAllowance)),
-            Object.fromEntries(candidates.map((c) => [c.entry.name, c.entry.contextWindow])),
-          );
-        }
-        return candidates;
-    }
-  }
-
-  private truncate(c: Candidate, tools: unknown[] | undefined): Candidate {
-    const budget = c.entry.contextWindow - c.outputAllowance;
-    const count = (msgs: BaseMessage[]) => this.d.estimator.estimate(msgs, { model: c.entry.modelId, tools });
-    const cut = truncateToFit(c.messages, budget, count);
-    this.d.logger.debug?.(
-      `truncated ${cut.dropped} messages (~${cut.droppedTokens} tokens) for ${c.entry.name}`,
-    );
-    return c.withMessages(cut.messages);
-  }
-
-  private skipReason(c: Candidate, minWindow: number): FallbackReason | undefined {
-    if (c.entry.contextWindow < minWindow) return "context_length";
-    if (!c.fits()) return "context_length";
-    const health = this.d.health.get(c.entry.name)!;
-    const blocked = health.blockedReason();
+  /** Why the model must be passed over without a request, if it must. */
+  private async skipReason(c: Candidate, minWindow: number): Promise<FallbackReason | undefined> {
+    const { entry } = c;
+    await this.d.shared.pull(entry.name, entry.health);
+    if (entry.contextWindow < minWindow || !c.fits()) return "context_length";
+    const blocked = entry.health.blockedReason();
     if (blocked) return blocked;
-    const s = health.breaker.state;
+    const s = entry.health.breaker.state;
     if (s.state === "open" || (s.state === "half_open" && s.probeInFlight)) return "circuit_open";
     return undefined;
   }
 
-  /** All attempts on one model: wait for the limiter, call, and retry while the policy says so. */
-  private async tryModel<T>(
-    c: Candidate,
-    call: InnerCall<T>,
-    signal: AbortSignal | undefined,
-    attempts: AttemptRecord[],
-    runManager: CallbackManagerForLLMRun | undefined,
-  ): Promise<
-    | { kind: "served"; result: T; settle: (u: UsageMetadata | undefined) => Promise<void> }
-    | { kind: "fallback"; reason: FallbackReason; error?: unknown }
-  > {
-    const { entry } = c;
-    const health = this.d.health.get(entry.name)!;
-    const budget = await this.d.budget.admit(c);
-    if (budget.kind === "skip") {
-      attempts.push({ model: entry.name, outcome: "skipped:budget", waitedMs: 0 });
-      return { kind: "fallback", reason: "budget" };
-    }
-    const budgetTicket = budget.ticket;
-    try {
-      const outcome = await this.attemptLoop(c, call, signal, attempts, runManager, health);
-      if (outcome.kind === "served") {
-        const settleLimiter = outcome.settle;
-        return {
-          ...outcome,
-          settle: async (usage) => {
-            await settleLimiter(usage);
-            await this.d.budget.settle(entry, budgetTicket, usage);
-          },
-        };
-      }
-      await this.d.budget.release(budgetTicket);
-      return outcome;
-    } catch (error) {
-      await this.d.budget.release(budgetTicket);
-      throw error;
-    }
-  }
-
-  private async attemptLoop<T>(
-    c: Candidate,
-    call: InnerCall<T>,
-    signal: AbortSignal | undefined,
-    attempts: AttemptRecord[],
-    runManager: CallbackManagerForLLMRun | undefined,
-    health: ModelHealth,
-  ): Promise<
-    | { kind: "served"; result: T; settle: (u: UsageMetadata | undefined) => Promise<void> }
-    | { kind: "fallback"; reason: FallbackReason; error?: unknown }
-  > {
-    const { entry } = c;
-    const { clock, limiter, stats, policy } = this.d;
-    const counters = newCounters();
-    let carriedWaitMs = 0;
-
-    for (;;) {
-      signal?.throwIfAborted();
-      const permit = health.breaker.acquire();
-      if (!permit.allowed) {
-        attempts.push({ model: entry.name, outcome: "skipped:circuit_open", waitedMs: 0 });
-        return { kind: "fallback", reason: "circuit_open" };
-      }
-      let decision: ReserveDecision;
-      try {
-        decision = await limiter.acquire(
-          entry.name,
-          // Requests-only limits need no token count: skip tokenizing.
-          { tokens: limiter.countsTokens(entry.name) ? c.estimatedTokens + c.outputAllowance : 0 },
-          {
-            maxWaitMs: policy.maxWaitMs,
-            signal,
-            onWait: (ms) => this.emitWait(runManager, entry.name, ms, "rate_limit"),
-          },
-        );
-      } catch (abort) {
-        health.breaker.onNeutral(permit.probe);
-        throw abort;
-      }
-      if (decision.kind !== "granted") {
-        health.breaker.onNeutral(permit.probe);
-        const outcome =
-          decision.kind === "never_fits"
-            ? `skipped:never_fits(${decision.dimension} ${decision.requested}>${decision.limit})`
-            : `skipped:wait_too_long(${Math.round(decision.waitMs)}ms on ${decision.dimension})`;
-        attempts.push({ model: entry.name, outcome, waitedMs: carriedWaitMs });
-        return { kind: "fallback", reason: "rate_limit" };
-      }
-      const ticket = decision.ticket;
-      stats.waited(entry.name, decision.waitMs);
-      if (decision.waitMs > 0) this.d.alerts?.recordWait(decision.waitMs);
-      const waitedMs = carriedWaitMs + decision.waitMs;
-      carriedWaitMs = 0;
-
-      stats.attempt(entry.name);
-      try {
-        const result = await clock.busy(
-          withHeaderSink(
-            (headers) => void this.learnHeaders(entry.name, headers),
-            () => raceAbort(call(entry, c.messages, signal), signal),
-          ),
-        );
-        if (permit.probe) this.d.shared.closeCircuit(entry.name);
-        health.breaker.onSuccess();
-        attempts.push({ model: entry.name, outcome: "ok", waitedMs });
-        return { kind: "served", result, settle: (usage) => this.settle(c, ticket, usage) };
-      } catch (error) {
-        const now = clock.now();
-        const classified = classifyError(error, now);
-        stats.error(entry.name, classified.kind);
-        attempts.push({ model: entry.name, outcome: classified.kind, waitedMs, error: classified.message });
-        // The provider counted the request (or we can't know it didn't): keep the booking, at its estimate.
-        await limiter.commit(ticket).catch(() => undefined);
-        if (classified.kind === "transient") {
-          health.breaker.onFailure();
-          const state = health.breaker.state;
-          if (state.state === "open") this.d.shared.openCircuit(entry.name, state.retryAt);
-        } else health.breaker.onNeutral(permit.probe);
-        if (classified.kind === "aborted" || signal?.aborted) throw error;
-
-        if (classified.kind === "rate_limit" || classified.kind === "quota_exhausted") {
-          if (classified.hint.state)
-            await limiter.learn(entry.name, classified.hint.state).catch(() => undefined);
-        }
-        const next = decideAfterError(classified, counters, policy, now);
-        switch (next.action) {
-          case "surface":
-            throw error;
-          case "fallback":
-            this.onLeaving(entry, classified, next.reason, now);
-            return { kind: "fallback", reason: next.reason, error };
-          case "retry":
-            if (next.blockModelUntil !== undefined) {
-              // The limiter queues every caller behind the provider's hint: one wait each, no herd.
-              await limiter.blockUntil(entry.name, next.blockModelUntil);
-            } else if (next.delayMs > 0) {
-              await this.emitWait(runManager, entry.name, next.delayMs, "backoff");
-              await clock.sleep(next.delayMs, signal);
-              stats.waited(entry.name, next.delayMs);
-              this.d.alerts?.recordWait(next.delayMs);
-              carriedWaitMs = next.delayMs;
+  private announceFallback(leaving: Leaving, to: Candidate, scope: CallScope): Promise<void> {
+    const { from, reason } = leaving;
+    return this.d.events.fallback(
+      {
+        from: from.entry.name,
+        to: to.entry.name,
+        reason,
+        ...(reason === "context_length"
+          ? {
+              context: {
+                estimatedTokens: from.estimatedTokens,
+                fromWindow: from.entry.contextWindow,
+                toWindow: to.entry.contextWindow,
+              },
             }
-        }
-      }
-    }
+          : {}),
+      },
+      scope.runManager,
+    );
   }
 
-  /** Remembers outages that outlive this call, so later calls skip the model without paying for it. */
-  private onLeaving(
-    entry: ResolvedEntry,
-    error: ReturnType<typeof classifyError>,
-    reason: FallbackReason,
-    now: number,
-  ): void {
-    const health = this.d.health.get(entry.name)!;
-    if (error.kind === "quota_exhausted") {
-      const until = now + (error.hint.retryAfterMs ?? this.d.quotaCooldownMs);
-      health.markUnavailable(until, "quota_exhausted");
-      this.d.shared.markUnavailable(entry.name, until, "quota_exhausted");
-      this.d.logger.warn(
-        `${entry.name}: ${error.scope === "day" ? "daily quota" : "quota/billing limit"} reached; skipping it until ${new Date(until).toISOString()}.`,
-      );
-    } else if (error.kind === "auth") {
-      health.markUnavailable(now + this.d.quotaCooldownMs, reason);
-      this.d.shared.markUnavailable(entry.name, now + this.d.quotaCooldownMs, reason);
-      this.d.logger.warn(
-        `${entry.name}: the provider refused the key or model (${error.message}); skipping it for now.`,
-      );
-    }
-  }
-
-  private async emitFallback(
-    pending: NonNullable<Pending>,
-    to: Candidate,
-    runManager: CallbackManagerForLLMRun | undefined,
-  ): Promise<void> {
-    const from = pending.from;
-    if (pending.reason === "context_length") {
-      this.d.stats.fallback("context");
-      await runManager?.handleCustomEvent(CONTEXT_LENGTH_FALLBACK, {
-        original_model: from.entry.name,
-        fallback_model: to.entry.name,
-        estimated_tokens: from.estimatedTokens,
-        original_max_context: from.entry.contextWindow,
-        fallback_max_context: to.entry.contextWindow,
-      });
-    } else {
-      this.d.stats.fallback("other");
-      await runManager?.handleCustomEvent(RATE_LIMIT_FALLBACK, {
-        original_model: from.entry.name,
-        fallback_model: to.entry.name,
-        reason: pending.reason,
-      });
-    }
-    this.d.logger.debug?.(`fallback ${from.entry.name} -> ${to.entry.name} (${pending.reason})`);
-  }
-
-  /** Observability must never break the call: a failing handler is logged, not thrown. */
-  private async emitWait(
-    runManager: CallbackManagerForLLMRun | undefined,
-    model: string,
-    waitMs: number,
-    cause: "rate_limit" | "backoff",
-  ): Promise<void> {
-    try {
-      await runManager?.handleCustomEvent(RATE_LIMIT_WAIT, { model, wait_ms: Math.round(waitMs), cause });
-    } catch (error) {
-      this.d.logger.debug?.(`rate_limit_wait handler failed: ${String(error)}`);
-    }
-  }
-
-  private async learnHeaders(model: string, headers: Headers): Promise<void> {
-    try {
-      await this.d.limiter.learn(model, parseRateLimitHeaders(headers, { now: this.d.clock.now() }));
-    } catch (error) {
-      this.d.logger.debug?.(`could not learn rate-limit headers for ${model}: ${String(error)}`);
-    }
-  }
-
-  private async settle(
+  private served<T>(
     c: Candidate,
-    ticket: ReservationTicket,
-    usage: UsageMetadata | undefined,
-  ): Promise<void> {
-    const actual = usage ? usage.input_tokens + usage.output_tokens : undefined;
-    if (usage && usage.input_tokens > 0 && c.estimated) {
-      this.d.estimator.learn(c.entry.modelId, c.estimatedTokens, usage.input_tokens);
-    }
-    await this.d.limiter.commit(ticket, actual);
+    outcome: ModelOutcome<T> & { kind: "served" },
+    scope: CallScope,
+    leaving: Leaving | undefined,
+  ): Served<T> {
+    const { entry } = c;
+    const waitedMs = scope.attempts.reduce((sum, a) => sum + a.waitedMs, 0);
+    const trail = toTrail({
+      entry,
+      attempts: scope.attempts,
+      waitedMs,
+      estimatedInputTokens: c.estimated ? c.estimatedTokens : undefined,
+      fallback: leaving ? { from: leaving.from.entry.name, reason: leaving.reason } : undefined,
+    });
+    this.d.events.emit("served", {
+      model: entry.name,
+      primary: entry.index === 0,
+      attempts: scope.attempts,
+      waitedMs,
+      ...(leaving ? { fallbackReason: leaving.reason } : {}),
+    });
+    return { result: outcome.result, entry, trail, settle: outcome.settle };
   }
 }

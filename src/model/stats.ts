@@ -1,70 +1,71 @@
+import type { EventHub } from "./eventHub";
+import { fallbackEventName, RATE_LIMIT_FALLBACK } from "./events";
 import type { AutoPickerStats, ModelStats } from "./types";
 
-/** Mutable counters behind `llm.stats`; reads return a copy so callers can't corrupt them. */
+const emptyModel = (): ModelStats => ({
+  served: 0,
+  attempts: 0,
+  errors: {},
+  rateLimitWaits: 0,
+  totalWaitSeconds: 0,
+});
+
+/** The counters behind `llm.stats`, fed by the picker's event stream; reads return a copy. */
 export class StatsRecorder {
   private readonly s: AutoPickerStats = {
-    total_requests: 0,
-    primary_requests: 0,
-    fallback_requests: 0,
-    rate_limit_waits: 0,
-    total_wait_seconds: 0,
-    rate_limit_fallbacks: 0,
-    context_fallbacks: 0,
-    failed_requests: 0,
-    by_model: {},
+    totalRequests: 0,
+    primaryRequests: 0,
+    fallbackRequests: 0,
+    failedRequests: 0,
+    rateLimitWaits: 0,
+    totalWaitSeconds: 0,
+    fallbacks: 0,
+    fallbacksByReason: {},
+    rateLimitFallbacks: 0,
+    contextFallbacks: 0,
+    byModel: {},
   };
 
-  constructor(names: readonly string[]) {
-    for (const n of names)
-      this.s.by_model[n] = { served: 0, attempts: 0, errors: {}, rate_limit_waits: 0, total_wait_seconds: 0 };
+  constructor(names: readonly string[], hub: EventHub) {
+    for (const n of names) this.s.byModel[n] = emptyModel();
+    hub.on("request", () => void this.s.totalRequests++);
+    hub.on("served", (e) => {
+      const m = this.model(e.model);
+      m.served++;
+      m.attempts++;
+      if (e.primary) this.s.primaryRequests++;
+      else this.s.fallbackRequests++;
+    });
+    hub.on("failed", () => void this.s.failedRequests++);
+    hub.on("attemptFailed", (e) => {
+      const m = this.model(e.model);
+      m.attempts++;
+      m.errors[e.kind] = (m.errors[e.kind] ?? 0) + 1;
+    });
+    hub.on("wait", (e) => {
+      const m = this.model(e.model);
+      m.rateLimitWaits++;
+      m.totalWaitSeconds += e.waitMs / 1000;
+      this.s.rateLimitWaits++;
+      this.s.totalWaitSeconds += e.waitMs / 1000;
+    });
+    hub.on("fallback", (e) => {
+      this.s.fallbacks++;
+      this.s.fallbacksByReason[e.reason] = (this.s.fallbacksByReason[e.reason] ?? 0) + 1;
+      if (e.reason === "context_length") this.s.contextFallbacks++;
+      else if (fallbackEventName(e.reason) === RATE_LIMIT_FALLBACK) this.s.rateLimitFallbacks++;
+    });
   }
 
   snapshot(): AutoPickerStats {
     return structuredClone(this.s);
   }
 
-  request(): void {
-    this.s.total_requests++;
-  }
-
-  served(model: string, isPrimary: boolean): void {
-    this.m(model).served++;
-    if (isPrimary) this.s.primary_requests++;
-    else this.s.fallback_requests++;
-  }
-
-  failed(): void {
-    this.s.failed_requests++;
-  }
-
-  attempt(model: string): void {
-    this.m(model).attempts++;
-  }
-
-  error(model: string, kind: string): void {
-    const errors = this.m(model).errors;
-    errors[kind] = (errors[kind] ?? 0) + 1;
-  }
-
-  waited(model: string, ms: number): void {
-    if (ms <= 0) return;
-    const m = this.m(model);
-    m.rate_limit_waits++;
-    m.total_wait_seconds += ms / 1000;
-    this.s.rate_limit_waits++;
-    this.s.total_wait_seconds += ms / 1000;
-  }
-
-  fallback(kind: "context" | "other"): void {
-    if (kind === "context") this.s.context_fallbacks++;
-    else this.s.rate_limit_fallbacks++;
-  }
-
-  private m(model: string): ModelStats {
-    let m = this.s.by_model[model];
+  private model(name: string): ModelStats {
+    let m = this.s.byModel[name];
     if (!m) {
-      m = { served: 0, attempts: 0, errors: {}, rate_limit_waits: 0, total_wait_seconds: 0 };
-      this.s.by_model[model] = m;
+      m = emptyModel();
+      this.s.byModel[name] = m;
     }
     return m;
   }

@@ -1,5 +1,9 @@
 import type { BaseMessage } from "@langchain/core/messages";
-import type { DecisionTrail } from "./types";
+import type { RunBudgetSummary } from "../cost/runBudget";
+import type { AttemptRecord } from "../errors";
+import type { FallbackReason } from "../retry/policy";
+import type { ResolvedEntry } from "./entries";
+import type { DecisionTrail, EntryPricing, TrailAttempt, TrailPricing, TrailRunBudget } from "./types";
 
 /**
  * The decision trail the picker stamped on an answer (`response_metadata.autopicker`): which model
@@ -17,4 +21,70 @@ export function getDecisionTrail(message: BaseMessage | undefined): DecisionTrai
   return typeof trail === "object" && trail !== null && typeof (trail as DecisionTrail).model === "string"
     ? (trail as DecisionTrail)
     : undefined;
+}
+
+/** The trail of a served call, in the snake_case it travels in. */
+export function toTrail(served: {
+  entry: ResolvedEntry;
+  attempts: readonly AttemptRecord[];
+  waitedMs: number;
+  estimatedInputTokens: number | undefined;
+  fallback: { from: string; reason: FallbackReason } | undefined;
+}): DecisionTrail {
+  const { entry } = served;
+  return {
+    model: entry.name,
+    attempts: served.attempts.map(toTrailAttempt),
+    waited_ms: served.waitedMs,
+    ...(served.estimatedInputTokens !== undefined
+      ? { estimated_input_tokens: served.estimatedInputTokens }
+      : {}),
+    ...(served.fallback
+      ? { fallback_reason: served.fallback.reason, fallback_from: served.fallback.from }
+      : {}),
+    price_model: entry.priceModel,
+    ...(entry.pricing ? { pricing: toTrailPricing(entry.pricing) } : {}),
+  };
+}
+
+/** The trail of a call no model answered, whose answer came from `onAllFailed`. */
+export function degradedTrail(attempts: readonly AttemptRecord[]): DecisionTrail {
+  return { model: "none", attempts: attempts.map(toTrailAttempt), waited_ms: 0, degraded: true };
+}
+
+export function toTrailAttempt(a: AttemptRecord): TrailAttempt {
+  return {
+    model: a.model,
+    outcome: a.outcome,
+    waited_ms: a.waitedMs,
+    ...(a.error !== undefined ? { error: a.error } : {}),
+  };
+}
+
+export function toTrailPricing(p: EntryPricing): TrailPricing {
+  return {
+    input_per_1m: p.inputPer1M,
+    output_per_1m: p.outputPer1M,
+    ...(p.cachedInputPer1M !== undefined ? { cached_input_per_1m: p.cachedInputPer1M } : {}),
+  };
+}
+
+/** The trail's price override back as the JavaScript option it came from. */
+export function fromTrailPricing(p: TrailPricing): EntryPricing {
+  return {
+    inputPer1M: p.input_per_1m,
+    outputPer1M: p.output_per_1m,
+    ...(p.cached_input_per_1m !== undefined ? { cachedInputPer1M: p.cached_input_per_1m } : {}),
+  };
+}
+
+/** A run's envelope as it travels in the trail. */
+export function toTrailRunBudget(s: RunBudgetSummary): TrailRunBudget {
+  return {
+    spent_usd: s.spentUsd,
+    remaining_usd: s.remainingUsd,
+    tokens: s.tokens,
+    model_calls: s.modelCalls,
+    exhausted: s.exhausted,
+  };
 }

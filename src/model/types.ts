@@ -2,13 +2,41 @@ import type { BaseChatModel, BaseChatModelParams } from "@langchain/core/languag
 import type { AIMessage, BaseMessage } from "@langchain/core/messages";
 import type { Clock } from "../clock";
 import type { AlertMonitor, BudgetManager } from "../cost";
+import type { RunBudget, RunBudgetOptions } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { ModelLimits, RateLimiter, Tier } from "../limits";
 import type { JitterMode } from "../retry/backoff";
 import type { CircuitState } from "../retry/circuitBreaker";
+import type { ErrorKind } from "../retry/classify";
 import type { FallbackReason } from "../retry/policy";
 import type { ModelHealthStore } from "./healthStore";
-import type { TaskRoute } from "./ordering";
+
+/** How one call trades quality for cost. `balanced` keeps the configured order. */
+export type Preference = "quality" | "balanced" | "cost";
+
+/** A per-call choice: a preference, a model to try first, or a task named in the `tasks` option. */
+export interface CallPreference {
+  preference?: Preference;
+  /** Entry name to try first, e.g. "openai/gpt-4o". */
+  model?: string;
+  /** A key of the `tasks` option. */
+  task?: string;
+}
+
+/**
+ * The `autopicker` call option (and the `autopicker_*` run metadata keys): routing for this call
+ * and the budget of the run it belongs to.
+ */
+export interface AutoPickerCallSettings extends CallPreference {
+  /**
+   * The run's budget envelope: a `RunBudget` to share one explicitly, or its options, which open one
+   * envelope per options object (pass a fresh object per run). Metadata key: `autopicker_run_budget`.
+   */
+  runBudget?: RunBudget | RunBudgetOptions;
+}
+
+/** What a task maps to: a preference, or the models to try first, in order. */
+export type TaskRoute = Preference | { models: string[] };
 
 /** Per-1M-token USD prices that override the built-in price data for one model. */
 export interface EntryPricing {
@@ -70,6 +98,12 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   jitter?: JitterMode;
   /** What to do with input too long for the primary. Default "fallback". */
   contextStrategy?: ContextStrategy;
+  /**
+   * An answer the provider's safety system withheld (`finish_reason: "content_filter"`, Gemini
+   * `SAFETY`, a blocked prompt): `"fallback"` (default) tries the next model; `"return"` returns it
+   * as it is. In a stream already under way, `"fallback"` ends it with `ContentFilteredError`.
+   */
+  onContentFilter?: "fallback" | "return";
   /** Published tier for catalog limits of every entry without `limits`. */
   tier?: Tier;
   /** Circuit breaker per model. */
@@ -102,26 +136,59 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   keepInnerRetries?: boolean;
 }
 
-/** Counters with the design documents' names. */
+/**
+ * Counters of `llm.stats`. The design documents' names map one to one: `total_requests` is
+ * `totalRequests`, `rate_limit_waits` is `rateLimitWaits`, and so on (JavaScript objects are
+ * camelCase; snake_case is kept for data inside LangChain messages and events).
+ */
 export interface AutoPickerStats {
-  total_requests: number;
-  primary_requests: number;
-  fallback_requests: number;
-  rate_limit_waits: number;
-  total_wait_seconds: number;
-  rate_limit_fallbacks: number;
-  context_fallbacks: number;
-  failed_requests: number;
-  /** Per model: requests served, attempts, errors by kind, waits. */
-  by_model: Record<string, ModelStats>;
+  /** Calls that entered the picker. */
+  totalRequests: number;
+  /** Calls answered by the primary. */
+  primaryRequests: number;
+  /** Calls answered by a fallback. */
+  fallbackRequests: number;
+  /** Calls no model answered (`AllModelsFailedError`, or `onAllFailed`'s stand-in). */
+  failedRequests: number;
+  /** Sleeps before an attempt (limits, provider hints, backoff); a call that did not sleep is not counted. */
+  rateLimitWaits: number;
+  totalWaitSeconds: number;
+  /** Every move from one model to the next, whatever the reason. */
+  fallbacks: number;
+  /** `fallbacks` by reason. */
+  fallbacksByReason: Partial<Record<FallbackReason, number>>;
+  /** Fallbacks because of a rate limit or a spent quota (the design documents' `rate_limit_fallbacks`). */
+  rateLimitFallbacks: number;
+  /** Fallbacks because the input did not fit (the design documents' `context_fallbacks`). */
+  contextFallbacks: number;
+  /** Per model entry name. */
+  byModel: Record<string, ModelStats>;
 }
 
+/** One model's counters in {@link AutoPickerStats}. */
 export interface ModelStats {
+  /** Calls this model answered. */
   served: number;
+  /** Requests sent to it (answered or not). */
   attempts: number;
-  errors: Record<string, number>;
-  rate_limit_waits: number;
-  total_wait_seconds: number;
+  /** Failed attempts by kind. */
+  errors: Partial<Record<ErrorKind, number>>;
+  rateLimitWaits: number;
+  totalWaitSeconds: number;
+}
+
+/** One model as `llm.models` lists it: what the picker resolved from its entry. */
+export interface PickerModel {
+  /** The entry name stats, events and limits use ("openai/gpt-4o-mini"). */
+  name: string;
+  /** The user's chat model, as given. */
+  model: BaseChatModel;
+  /** The provider's model id ("gpt-4o-mini"). */
+  modelId: string;
+  /** Input tokens it accepts (entry, model profile or catalog). */
+  contextWindow: number;
+  /** The limits it was configured with (given, or from the catalog tier); learned limits are not listed. */
+  limits?: ModelLimits;
 }
 
 /** One model's health as `getProviderStatus()` reports it. */
@@ -138,11 +205,32 @@ export interface ProviderStatus {
   contextWindow?: number;
 }
 
-/** The decision trail of one call, in `response_metadata.autopicker`. */
-export interface DecisionTrail {
-  /** Entry name of the model that served. */
+/** One attempt in a {@link DecisionTrail} (snake_case: it travels inside the message). */
+export interface TrailAttempt {
   model: string;
-  attempts: AttemptRecord[];
+  /** `ok`, an error kind, or `skipped:<why>` when the model was passed over without a request. */
+  outcome: string;
+  /** Milliseconds waited before this attempt (rate limit or backoff). */
+  waited_ms: number;
+  /** A redacted, one-line description of the error, if any. */
+  error?: string;
+}
+
+/** A price override as it travels in the trail (per 1M tokens, USD). */
+export interface TrailPricing {
+  input_per_1m: number;
+  output_per_1m: number;
+  cached_input_per_1m?: number;
+}
+
+/**
+ * The decision trail of one call, in `response_metadata.autopicker` (read it with
+ * `getDecisionTrail(message)`). Data inside a LangChain message, so snake_case all the way down.
+ */
+export interface DecisionTrail {
+  /** Entry name of the model that served ("none" when `onAllFailed` answered). */
+  model: string;
+  attempts: TrailAttempt[];
   waited_ms: number;
   /** Set when the serving model is not the first candidate. */
   fallback_reason?: FallbackReason;
@@ -150,7 +238,22 @@ export interface DecisionTrail {
   estimated_input_tokens?: number;
   /** Provider-qualified id the cost handler prices by ("openai/gpt-4o-mini"). */
   price_model?: string;
-  pricing?: EntryPricing;
+  pricing?: TrailPricing;
   /** Set when every model failed and `onAllFailed` supplied the answer (`model` is then "none"). */
   degraded?: boolean;
+  /** Set when the provider reported no token usage: limits and budget were settled from the estimate. */
+  usage_estimated?: boolean;
+  /** The run's envelope after this call, when the call belongs to a budgeted run. */
+  run_budget?: TrailRunBudget;
+  /** Set on the final answer of a run whose budget was spent ("finish"): the limit that stopped it. */
+  run_budget_exhausted?: "usd" | "tokens" | "model_calls";
+}
+
+/** A run's budget as the trail carries it. */
+export interface TrailRunBudget {
+  spent_usd: number;
+  remaining_usd: number | null;
+  tokens: number;
+  model_calls: number;
+  exhausted: boolean;
 }

@@ -11,6 +11,8 @@ export interface CircuitBreakerOptions {
   failureThreshold?: number;
   /** How long the circuit stays open before one probe is let through, ms. Default 30 000. */
   cooldownMs?: number;
+  /** Told every change between closed, open and half-open (not failure counts within closed). */
+  onStateChange?: (state: CircuitState) => void;
 }
 
 /** Whether a call may go: `probe` means it is the single half-open trial. */
@@ -28,6 +30,7 @@ export class CircuitBreaker {
   private current: CircuitState = { state: "closed", consecutiveFailures: 0 };
   private readonly threshold: number;
   private readonly cooldownMs: number;
+  private readonly onStateChange: ((state: CircuitState) => void) | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -35,12 +38,13 @@ export class CircuitBreaker {
   ) {
     this.threshold = options.failureThreshold ?? 5;
     this.cooldownMs = options.cooldownMs ?? 30_000;
+    this.onStateChange = options.onStateChange;
   }
 
   /** The state now (an open circuit whose cooldown has passed reads as half-open). */
   get state(): CircuitState {
     if (this.current.state === "open" && this.clock.now() >= this.current.retryAt) {
-      this.current = { state: "half_open", probeInFlight: false };
+      this.set({ state: "half_open", probeInFlight: false });
     }
     return this.current;
   }
@@ -57,7 +61,7 @@ export class CircuitBreaker {
   }
 
   onSuccess(): void {
-    this.current = { state: "closed", consecutiveFailures: 0 };
+    this.set({ state: "closed", consecutiveFailures: 0 });
   }
 
   /** A transient failure (5xx, timeout, connection reset). */
@@ -65,7 +69,7 @@ export class CircuitBreaker {
     const s = this.state;
     if (s.state === "half_open" || (s.state === "closed" && s.consecutiveFailures + 1 >= this.threshold)) {
       const now = this.clock.now();
-      this.current = { state: "open", openedAt: now, retryAt: now + this.cooldownMs };
+      this.set({ state: "open", openedAt: now, retryAt: now + this.cooldownMs });
     } else if (s.state === "closed") {
       this.current = { state: "closed", consecutiveFailures: s.consecutiveFailures + 1 };
     }
@@ -75,5 +79,11 @@ export class CircuitBreaker {
   onNeutral(probe: boolean): void {
     if (probe && this.current.state === "half_open")
       this.current = { state: "half_open", probeInFlight: false };
+  }
+
+  private set(next: CircuitState): void {
+    const changed = next.state !== this.current.state;
+    this.current = next;
+    if (changed) this.onStateChange?.(next);
   }
 }

@@ -1,3 +1,4 @@
+import { ContentFilteredError, isAutoPickerError, MalformedResponseError } from "../errors";
 import { redact } from "../redact";
 import { errorHeaders, errorStatus, geminiDetails, providerCode } from "./errorFields";
 import { type RetryHint, retryHintFromError } from "./hints";
@@ -21,6 +22,12 @@ export type ClassifiedError =
   | { kind: "bad_request"; status?: number; message: string }
   /** The call was cancelled by its AbortSignal. */
   | { kind: "aborted"; message: string }
+  /** HTTP 200 without a usable answer (empty, unreadable): retried once like `unknown`, then falls back. */
+  | { kind: "malformed_response"; message: string }
+  /** The provider's safety system withheld the answer: another model may answer. */
+  | { kind: "content_filter"; reason: string; message: string }
+  /** The client refused the input before sending anything: the same model would refuse it again. */
+  | { kind: "client_rejected"; message: string }
   /** Anything else: retried once, the second occurrence falls back. */
   | { kind: "unknown"; status?: number; message: string };
 
@@ -44,6 +51,7 @@ const SPEND_PATTERNS = [
 ];
 const DAILY_PATTERNS = [/per day/i, /\(RPD\)/, /\(TPD\)/, /daily/i];
 const RATE_PATTERNS = [/rate[ _-]?limit/i, /too many requests/i, /resource[_ ]exhausted/i, /\b429\b/];
+const UNREADABLE = /^TypeError: Cannot read propert(y|ies) of (undefined|null)/;
 const TRANSIENT_CODES = new Set([
   "ECONNRESET",
   "ECONNREFUSED",
@@ -76,6 +84,13 @@ const TRANSIENT_MESSAGES = [
  */
 export function classifyError(error: unknown, now: number): ClassifiedError {
   const message = redact(describe(error));
+  if (isAutoPickerError(error)) {
+    // Our own configuration errors say what to fix; another model would not fix them.
+    if (error.code === "config") return { kind: "bad_request", message };
+    if (error instanceof MalformedResponseError) return { kind: "malformed_response", message };
+    if (error instanceof ContentFilteredError)
+      return { kind: "content_filter", reason: error.reason, message };
+  }
   const name = errorName(error);
   if (name === "AbortError" || name === "ModelAbortError" || /^(Cancel|AbortError)/.test(message)) {
     return { kind: "aborted", message };
@@ -124,6 +139,10 @@ export function classifyError(error: unknown, now: number): ClassifiedError {
   }
   if (status === 400 || status === 405 || status === 413 || status === 422) {
     return { kind: "bad_request", status, message };
+  }
+  // A client choking on what came back (a proxy's HTML page, `message: null`): nobody understands it.
+  if (status === undefined && (name === "SyntaxError" || UNREADABLE.test(message))) {
+    return { kind: "malformed_response", message };
   }
   const sysCode = systemCode(error);
   if (

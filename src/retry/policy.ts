@@ -1,7 +1,10 @@
 import { type BackoffOptions, backoffDelay } from "./backoff";
 import type { ClassifiedError } from "./classify";
 
-/** Why a call left a model for the next one. Carried as `reason` in `rate_limit_fallback` events. */
+/**
+ * Why a call left a model for the next one: `reason` in fallback events, `fallback_reason` in the
+ * decision trail. Each fallback event name covers a family of reasons (see `fallbackEventName`).
+ */
 export type FallbackReason =
   | "rate_limit"
   | "quota_exhausted"
@@ -10,6 +13,9 @@ export type FallbackReason =
   | "auth_error"
   | "transient_error"
   | "unknown_error"
+  | "malformed_response"
+  | "content_filter"
+  | "client_rejected"
   | "budget";
 
 /** What to do after a failed attempt on one model. */
@@ -67,12 +73,19 @@ export function decideAfterError(
         ? { action: "fallback", reason: "transient_error" }
         : { action: "retry", delayMs };
     }
-    case "unknown": {
+    // Errors nobody understands (an unreadable answer among them) share one count: the second falls back.
+    case "unknown":
+    case "malformed_response": {
       const n = counters.unknown++;
+      const reason: FallbackReason = error.kind === "unknown" ? "unknown_error" : "malformed_response";
       return n >= 1
-        ? { action: "fallback", reason: "unknown_error" }
+        ? { action: "fallback", reason }
         : { action: "retry", delayMs: Math.min(backoffDelay(0, policy.backoff), policy.maxWaitMs) };
     }
+    case "content_filter":
+      return { action: "fallback", reason: "content_filter" };
+    case "client_rejected":
+      return { action: "fallback", reason: "client_rejected" };
     case "quota_exhausted":
       return { action: "fallback", reason: "quota_exhausted" };
     case "context_length":

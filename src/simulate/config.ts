@@ -1,33 +1,36 @@
-import { AutoPickerConfigError } from "../errors";
-import { catalogLimits } from "../limits";
+import { catalogLimits, type Tier } from "../limits";
+import { parseConfig } from "./schema";
 import type {
+  LatencySpec,
   PickerSettings,
   PresetName,
+  ResolvedWorkload,
   ScenarioResult,
   ScenarioSpec,
   SimulatedLimits,
   SimulatedModel,
-  SimulationConfig,
-  SimulationResult,
 } from "./types";
 
-/** Settings of the built-in presets (the seeds' two architectures). */
-export const PRESETS: Readonly<Record<PresetName, PickerSettings>> = {
-  "fallback-first": { maxWaitSeconds: 10, maxRetries: 0 },
-  "wait-first": { maxWaitSeconds: 300, maxRetries: 3 },
-};
+/** Settings of the built-in presets (the design documents' two architectures). */
+export const PRESETS: Readonly<Record<PresetName, Readonly<PickerSettings>>> = Object.freeze({
+  "fallback-first": Object.freeze({ maxWaitSeconds: 10, maxRetries: 0 }),
+  "wait-first": Object.freeze({ maxWaitSeconds: 300, maxRetries: 3 }),
+});
 
 /** Picker defaults (the same as `AutoPickerChatModel`'s). */
 const DEFAULT_SETTINGS = { maxWaitSeconds: 300, maxRetries: 3, backoffBase: 2 } as const;
+const DEFAULT_LATENCY_MS = 800;
+const DEFAULT_SEED = 1;
 
 /** A model with everything resolved. */
 export interface ResolvedModel {
   name: string;
   model: string;
   provider: "openai" | "gemini";
+  tier?: Tier;
   limits: SimulatedLimits;
   knownToPicker: boolean;
-  latencyMs: number;
+  latencyMs: LatencySpec;
   pricing?: SimulatedModel["pricing"];
 }
 
@@ -41,126 +44,64 @@ export interface ResolvedScenario {
 export interface ResolvedConfig {
   title: string;
   models: ResolvedModel[];
-  workload: SimulationResult["workload"];
+  workload: ResolvedWorkload;
   scenarios: ResolvedScenario[];
   count429s: boolean;
+  seed: number;
 }
 
-/** Applies defaults and validates; throws `AutoPickerConfigError` saying what to fix. */
-export function resolveConfig(config: SimulationConfig): ResolvedConfig {
-  if (!config || !Array.isArray(config.models) || config.models.length === 0) {
-    throw new AutoPickerConfigError("Simulation config needs `models`: the primary first, then fallbacks.");
-  }
-  const models = config.models.map(resolveModel);
-  const ids = new Set<string>();
-  for (const m of models) {
-    // The simulator serves each model id once, whichever protocol asks for it.
-    if (ids.has(m.model)) throw new AutoPickerConfigError(`Model "${m.model}" is listed twice.`);
-    ids.add(m.model);
-  }
+/** Validates (see `schema.ts`) and applies defaults; throws `AutoPickerConfigError` saying what to fix. */
+export function resolveConfig(input: unknown, root = "config"): ResolvedConfig {
+  const config = parseConfig(input, root);
   const w = config.workload;
-  if (!w || !isPositiveInt(w.calls)) {
-    throw new AutoPickerConfigError("workload.calls must be a whole number >= 1.");
-  }
-  if (w.arrivalsPerMinute !== undefined && !(w.arrivalsPerMinute > 0)) {
-    throw new AutoPickerConfigError("workload.arrivalsPerMinute must be > 0.");
-  }
-  const concurrency = w.arrivalsPerMinute === undefined ? (w.concurrency ?? 10) : w.concurrency;
-  if (concurrency !== undefined && !isPositiveInt(concurrency)) {
-    throw new AutoPickerConfigError("workload.concurrency must be a whole number >= 1.");
-  }
-  const promptTokens = w.promptTokens ?? 500;
-  const outputTokens = w.outputTokens ?? 200;
-  if (!isPositiveInt(promptTokens) || !isPositiveInt(outputTokens)) {
-    throw new AutoPickerConfigError(
-      "workload.promptTokens and workload.outputTokens must be whole numbers >= 1.",
-    );
-  }
-  const specs = (config.compare?.length ? config.compare : [{ name: "default" }]).map(toSpec);
-  const scenarios = specs.map((spec) => ({
-    name: spec.name,
-    settings: {
-      ...DEFAULT_SETTINGS,
-      ...config.settings,
-      ...(spec.preset ? PRESETS[spec.preset] : {}),
-      ...spec.settings,
-    },
-  }));
+  const specs: ScenarioSpec[] = (config.compare?.length ? config.compare : [{ name: "default" }]).map((s) =>
+    typeof s === "string" ? { name: s, preset: s } : s,
+  );
   return {
     title: config.title ?? "AutoPicker capacity simulation",
-    models,
+    models: config.models.map(resolveModel),
     workload: {
       calls: w.calls,
-      promptTokens,
-      outputTokens,
-      ...(concurrency !== undefined ? { concurrency } : {}),
-      ...(w.arrivalsPerMinute !== undefined ? { arrivalsPerMinute: w.arrivalsPerMinute } : {}),
+      promptTokens: w.promptTokens ?? 500,
+      outputTokens: w.outputTokens ?? 200,
+      // Closed loop needs callers; open loop queues only when a cap is given.
+      ...(w.arrivals === undefined ? { concurrency: w.concurrency ?? 10 } : {}),
+      ...(w.arrivals !== undefined && w.concurrency !== undefined ? { concurrency: w.concurrency } : {}),
+      ...(w.arrivals !== undefined ? { arrivals: w.arrivals } : {}),
     },
-    scenarios,
+    scenarios: specs.map((spec) => ({
+      name: spec.name,
+      settings: {
+        ...DEFAULT_SETTINGS,
+        ...config.settings,
+        ...(spec.preset ? PRESETS[spec.preset] : {}),
+        ...spec.settings,
+      },
+    })),
     count429s: config.count429s ?? true,
+    seed: config.seed ?? DEFAULT_SEED,
   };
 }
 
-function resolveModel(spec: SimulatedModel, index: number): ResolvedModel {
-  if (!spec || typeof spec.model !== "string" || spec.model === "") {
-    throw new AutoPickerConfigError(`models[${index}] needs a \`model\` id such as "gpt-4o-mini".`);
-  }
+function resolveModel(spec: SimulatedModel): ResolvedModel {
   const provider = spec.provider ?? (spec.model.startsWith("gemini") ? "gemini" : "openai");
-  if (provider !== "openai" && provider !== "gemini") {
-    throw new AutoPickerConfigError(`models[${index}].provider must be "openai" or "gemini".`);
-  }
-  let limits: SimulatedLimits = spec.limits ?? {};
-  if (!spec.limits && spec.tier) {
-    const cat = catalogLimits(spec.model, spec.tier);
-    if (!cat) {
-      throw new AutoPickerConfigError(
-        `No catalog limits for "${spec.model}" at tier "${spec.tier}"; give \`limits\` explicitly.`,
-      );
-    }
-    limits = pickDefined({
-      requestsPerMinute: cat.requestsPerMinute,
-      tokensPerMinute: cat.tokensPerMinute,
-      requestsPerDay: cat.requestsPerDay,
-    });
-  }
-  for (const [key, value] of Object.entries(limits)) {
-    if (value !== undefined && !isPositiveInt(value)) {
-      throw new AutoPickerConfigError(`models[${index}].limits.${key} must be a whole number >= 1.`);
-    }
-  }
-  const latencyMs = spec.latencyMs ?? 800;
-  if (!(latencyMs >= 0)) throw new AutoPickerConfigError(`models[${index}].latencyMs must be >= 0.`);
+  // The schema has checked that the catalog knows this model at this tier.
+  const catalog = spec.tier ? catalogLimits(spec.model, spec.tier) : undefined;
+  const limits = pickDefined({
+    requestsPerMinute: spec.limits?.requestsPerMinute ?? catalog?.requestsPerMinute,
+    tokensPerMinute: spec.limits?.tokensPerMinute ?? catalog?.tokensPerMinute,
+    requestsPerDay: spec.limits?.requestsPerDay ?? catalog?.requestsPerDay,
+  });
   return {
     name: `${provider}/${spec.model}`,
     model: spec.model,
     provider,
+    ...(spec.tier ? { tier: spec.tier } : {}),
     limits,
     knownToPicker: spec.knownToPicker ?? true,
-    latencyMs,
+    latencyMs: spec.latencyMs ?? DEFAULT_LATENCY_MS,
     ...(spec.pricing ? { pricing: spec.pricing } : {}),
   };
-}
-
-function toSpec(item: ScenarioSpec | PresetName): ScenarioSpec {
-  if (typeof item === "string") {
-    if (!(item in PRESETS)) {
-      throw new AutoPickerConfigError(
-        `Unknown preset "${item}"; use ${Object.keys(PRESETS).join(" or ")}, or { name, settings }.`,
-      );
-    }
-    return { name: item, preset: item };
-  }
-  if (!item || typeof item.name !== "string" || item.name === "") {
-    throw new AutoPickerConfigError("Every entry of `compare` needs a `name`.");
-  }
-  if (item.preset !== undefined && !(item.preset in PRESETS)) {
-    throw new AutoPickerConfigError(`Unknown preset "${item.preset}" in scenario "${item.name}".`);
-  }
-  return item;
-}
-
-function isPositiveInt(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= 1;
 }
 
 function pickDefined(limits: SimulatedLimits): SimulatedLimits {

@@ -1,18 +1,22 @@
 /**
  * Capacity planning before spending money: run a workload through the real `AutoPickerChatModel`
  * against simulated providers in virtual time, compare configurations, and render a report.
+ * The `autopicker simulate` command is the same thing from a shell; its internals are not exported.
  */
-export { applyFlags, type CliIo, runCli, USAGE } from "./cliMain";
 export { PRESETS } from "./config";
 export { renderHtmlReport } from "./report";
 export { type SimulateOptions, simulate } from "./run";
 export { renderTextSummary } from "./summary";
 export type {
+  Arrivals,
   CallRecord,
   Distribution,
+  FailureReason,
+  LatencySpec,
   ModelOutcome,
   PickerSettings,
   PresetName,
+  ResolvedWorkload,
   ScenarioResult,
   ScenarioSpec,
   SimulatedLimits,

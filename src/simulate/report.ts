@@ -1,7 +1,7 @@
 import { formatDuration, formatPercent, formatUsd, trailingWindowSeries, waitHistogram } from "./metrics";
-import { limitText } from "./summary";
+import { failureText, latencyText, limitText } from "./summary";
 import { barChart, escapeXml, lineChart, PALETTE, stackedBars } from "./svg";
-import { comparisonRows } from "./table";
+import { comparisonRows, workloadText } from "./table";
 import type { ModelOutcome, ScenarioResult, SimulationResult } from "./types";
 
 const MINUTE = 60_000;
@@ -10,32 +10,28 @@ const FAILED_COLOR = "#999999";
 const SCENARIO_COLOR = "#4C566A";
 
 /**
- * A self-contained HTML report (inline CSS and SVG; no scripts, no network): the comparison table,
- * served-by and cost charts across configurations, and per configuration each model's request
- * (and token) rate over time against its limits plus the wait-time distribution.
+ * A self-contained HTML report (inline CSS and SVG; no scripts, no network): the conclusion in
+ * words, the comparison table, served-by and cost charts across configurations, and per
+ * configuration each model's request (and token) rate over time against its limits plus the
+ * wait-time distribution. Reads on a 600 px wide screen: the table has a column per configuration
+ * and the charts scale down.
  */
 export function renderHtmlReport(result: SimulationResult): string {
-  const w = result.workload;
-  const shape =
-    w.arrivalsPerMinute !== undefined
-      ? `${w.arrivalsPerMinute} arrivals per minute`
-      : `at most ${w.concurrency} in flight`;
   const modelNames = result.scenarios[0]?.models.map((m) => m.name) ?? [];
   return `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeXml(result.title)}</title>
 <style>${CSS}</style>
 </head>
 <body>
 <h1>${escapeXml(result.title)}</h1>
-<p class="meta">${w.calls} calls, ${escapeXml(shape)}, ~${w.promptTokens} prompt + ${w.outputTokens} output tokens each.
-Simulated in virtual time with the real AutoPickerChatModel and LangChain clients against a local provider simulator; generated ${escapeXml(result.generatedAt)}.</p>
-<h2>Models</h2>
-${modelsTable(result.scenarios[0]?.models ?? [])}
+<p class="meta">${escapeXml(workloadText(result.workload))}. Simulated in virtual time (seed ${result.seed}) with the real AutoPickerChatModel and LangChain clients against a local provider simulator; generated ${escapeXml(result.generatedAt)}.</p>
+<p id="conclusion">${escapeXml(result.conclusion)}</p>
 <h2>Configurations side by side</h2>
-${comparisonTable(result.scenarios)}
+<div class="wide">${comparisonTable(result.scenarios)}</div>
 <div class="charts">
 ${servedByChart(result.scenarios, modelNames)}
 ${barChart({
@@ -43,11 +39,14 @@ ${barChart({
   title: "Cost per configuration",
   bars: result.scenarios.map((s) => ({ label: s.name, value: s.costUsd, color: SCENARIO_COLOR })),
   formatValue: formatUsd,
+  formatTick: (v) => (v === 0 ? "$0" : `$${+v.toPrecision(3)}`),
   yLabel: "USD",
 })}
 </div>
+<h2>Models</h2>
+<div class="wide">${modelsTable(result.scenarios[0]?.models ?? [])}</div>
 ${result.scenarios.map((s) => scenarioSection(s)).join("\n")}
-<p class="meta">Latency is release-to-answer in virtual time (waits plus each model's configured latency). Provider 429s are the rejections the simulated providers sent; HTTP requests include retries and fallback calls.</p>
+<p class="meta">Latency is release-to-answer in virtual time: queueing for a slot, the picker's waits, and each model's answer time (drawn per call from its latency distribution, the same draw in every configuration). Provider 429s are the rejections the simulated providers sent; HTTP requests include retries and fallback calls. A failed call's reason is why the last model tried gave up on it.</p>
 </body>
 </html>
 `;
@@ -55,24 +54,32 @@ ${result.scenarios.map((s) => scenarioSection(s)).join("\n")}
 
 function comparisonTable(scenarios: readonly ScenarioResult[]): string {
   const { headers, rows } = comparisonRows(scenarios);
-  const head = headers.map((h) => `<th>${escapeXml(h)}</th>`).join("");
+  const head = headers
+    .map((h, i) => (i === 0 ? `<td></td>` : `<th scope="col">${escapeXml(h)}</th>`))
+    .join("");
   const body = rows
-    .map(
-      (r) =>
-        `<tr>${r.map((c, i) => (i === 0 ? `<th>${escapeXml(c)}</th>` : `<td>${escapeXml(c)}</td>`)).join("")}</tr>`,
-    )
+    .map((r) => {
+      const sub = r[0]!.startsWith("  ");
+      const label = `<th scope="row"${sub ? ' class="sub"' : ""}>${escapeXml(r[0]!.trim())}</th>`;
+      return `<tr>${label}${r
+        .slice(1)
+        .map((c) => `<td>${escapeXml(c)}</td>`)
+        .join("")}</tr>`;
+    })
     .join("\n");
   return `<table id="comparison"><thead><tr>${head}</tr></thead><tbody>\n${body}\n</tbody></table>`;
 }
 
 function modelsTable(models: readonly ModelOutcome[]): string {
   const rows = models
-    .map(
-      (m) =>
-        `<tr><th>${escapeXml(m.name)}</th><td>${m.isPrimary ? "primary" : "fallback"}</td><td>${escapeXml(limitText(m.limits))}</td><td>${m.knownToPicker ? "given" : "learned from headers"}</td></tr>`,
-    )
+    .map((m) => {
+      const role = m.isPrimary ? "primary" : "fallback";
+      const limits = limitText(m.limits) + (m.tier ? ` (${m.tier})` : "");
+      const told = m.knownToPicker ? "yes" : "no: learns them from headers and 429s";
+      return `<tr><th scope="row">${escapeXml(m.name)} <span class="role">${role}</span></th><td>${escapeXml(limits)}</td><td>${told}</td><td>${escapeXml(latencyText(m.latencyMs))}</td></tr>`;
+    })
     .join("\n");
-  return `<table id="models"><thead><tr><th>model</th><th>role</th><th>provider limits</th><th>limits for the picker</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
+  return `<table id="models"><thead><tr><th>model</th><th>provider limits</th><th>picker told the limits</th><th>answer time</th></tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 function servedByChart(scenarios: readonly ScenarioResult[], modelNames: readonly string[]): string {
@@ -127,7 +134,7 @@ function scenarioSection(s: ScenarioResult): string {
               ]
             : [],
         xMax,
-        formatX: formatDuration,
+        xLabel: "virtual time since start",
         yLabel: "requests / 60 s",
       }),
     );
@@ -147,7 +154,7 @@ function scenarioSection(s: ScenarioResult): string {
             },
           ],
           xMax,
-          formatX: formatDuration,
+          xLabel: "virtual time since start",
           yLabel: "tokens / 60 s",
         }),
       );
@@ -162,16 +169,13 @@ function scenarioSection(s: ScenarioResult): string {
       yLabel: "calls",
     }),
   );
-  const errors = Object.entries(s.errors)
-    .map(([e, n]) => `${escapeXml(e)} ${n}`)
-    .join(", ");
   const reasons = Object.entries(s.fallbackReasons)
     .map(([r, n]) => `${escapeXml(r)} ${n}`)
     .join(", ");
   return `<section class="scenario" data-scenario="${escapeXml(s.name)}">
 <h2>${escapeXml(s.name)}</h2>
 <p class="meta">max wait ${s.settings.maxWaitSeconds} s, ${s.settings.maxRetries} retries, backoff ×${s.settings.backoffBase}.
-Primary ${formatPercent(s.primaryShare)}, fallback ${formatPercent(s.fallbackShare)}${reasons ? ` (fallback events: ${reasons})` : ""}, ${s.failed} failed${errors ? ` (${errors})` : ""};
+Primary ${formatPercent(s.primaryShare)}, fallbacks ${formatPercent(s.fallbackShare)}${reasons ? ` (fallbacks by reason: ${reasons})` : ""}; ${s.failed ? escapeXml(failureText(s)) : "none failed"};
 ${s.callsThatWaited} calls waited (mean ${formatDuration(s.wait.mean)}, p99 ${formatDuration(s.wait.p99)}); ${s.provider429s} provider 429s; cost ${formatUsd(s.costUsd)}; makespan ${formatDuration(s.makespanMs)}.</p>
 <div class="charts">
 ${charts.join("\n")}
@@ -180,12 +184,18 @@ ${charts.join("\n")}
 }
 
 const CSS = `
-body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1340px; color: #222; padding: 0 16px; }
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 1340px; color: #222; padding: 0 16px; line-height: 1.4; }
 h1 { font-size: 22px; } h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
 .meta, .note { color: #555; font-size: 13px; }
+#conclusion { font-size: 15px; background: #f3f6fa; border-left: 4px solid #0072B2; padding: 10px 14px; max-width: 72em; }
+.wide { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; font-size: 13px; margin: 8px 0 16px; }
-th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; } thead th { background: #f5f5f5; }
-tbody th, #models td { text-align: left; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; overflow-wrap: break-word; }
+thead th { background: #f5f5f5; text-align: center; }
+tbody th { text-align: left; font-weight: 600; }
+tbody th.sub { font-weight: normal; padding-left: 20px; }
+#models td { text-align: left; }
+.role { display: block; font-weight: normal; color: #555; font-size: 12px; }
 .charts { display: flex; flex-wrap: wrap; gap: 16px; }
-.charts svg { border: 1px solid #eee; background: #fff; }
+.charts svg { border: 1px solid #eee; background: #fff; max-width: 100%; height: auto; }
 `;

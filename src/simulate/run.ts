@@ -4,11 +4,21 @@ import { AutoPickerChatModel } from "../model/AutoPickerChatModel";
 import type { ModelEntry } from "../model/types";
 import { ProviderSimulator, type SimModelConfig } from "../testing/simulator";
 import { VirtualClock } from "../testing/virtualClock";
+import { costsOf } from "./callEvents";
 import { clientFor } from "./clients";
+import { conclude } from "./conclusion";
 import { type ResolvedConfig, type ResolvedModel, type ResolvedScenario, resolveConfig } from "./config";
 import { distribution } from "./metrics";
 import { fixedLengthResponder } from "./prompt";
-import type { CallRecord, ModelOutcome, ScenarioResult, SimulationConfig, SimulationResult } from "./types";
+import { arrivalTimes, sampleLatency } from "./random";
+import type {
+  CallRecord,
+  FailureReason,
+  ModelOutcome,
+  ScenarioResult,
+  SimulationConfig,
+  SimulationResult,
+} from "./types";
 import { runWorkload } from "./workload";
 
 /** Options of {@link simulate}. */
@@ -20,7 +30,9 @@ export interface SimulateOptions {
 /**
  * Runs the workload once per scenario with the real `AutoPickerChatModel` and the real LangChain
  * clients against a local {@link ProviderSimulator}, in virtual time (minutes of rate limiting take
- * about a second), and measures who served, waits, fallbacks, 429s, latency and cost.
+ * about a second), and measures who served, waits, fallbacks, 429s, failures, latency and cost.
+ * Every scenario sees the same arrivals and the same latency for the same call on the same model.
+ * The config is validated first: a mistake is an `AutoPickerConfigError` naming its path.
  *
  * @example
  * ```ts
@@ -36,23 +48,32 @@ export async function simulate(
   options: SimulateOptions = {},
 ): Promise<SimulationResult> {
   const resolved = resolveConfig(config);
+  const arrivals = resolved.workload.arrivals
+    ? arrivalTimes(resolved.workload.arrivals, resolved.workload.calls, resolved.seed)
+    : undefined;
   const scenarios: ScenarioResult[] = [];
   for (const [index, scenario] of resolved.scenarios.entries()) {
     const total = resolved.scenarios.length;
     options.onScenario?.({ scenario: scenario.name, phase: "start", index, total });
-    scenarios.push(await runScenario(resolved, scenario));
+    scenarios.push(await runScenario(resolved, scenario, arrivals));
     options.onScenario?.({ scenario: scenario.name, phase: "end", index, total });
   }
-  return {
+  const result = {
     title: resolved.title,
     workload: resolved.workload,
+    seed: resolved.seed,
     scenarios,
     generatedAt: new Date().toISOString(),
   };
+  return { ...result, conclusion: conclude(result) };
 }
 
 /** One scenario in a fresh world: its own clock, simulator, picker and cost tracker. */
-async function runScenario(config: ResolvedConfig, scenario: ResolvedScenario): Promise<ScenarioResult> {
+async function runScenario(
+  config: ResolvedConfig,
+  scenario: ResolvedScenario,
+  arrivals: readonly number[] | undefined,
+): Promise<ScenarioResult> {
   const wallStart = Date.now();
   const clock = new VirtualClock();
   const sim = new ProviderSimulator({
@@ -85,24 +106,30 @@ async function runScenario(config: ResolvedConfig, scenario: ResolvedScenario): 
       logger: quiet,
     });
     const start = clock.now();
-    const latency = new Map(config.models.map((m) => [m.name, m.latencyMs]));
+    const modelIndex = new Map(config.models.map((m, i) => [m.name, i]));
     const records = await runWorkload({
       picker,
       clock,
       workload: config.workload,
-      latencyMs: (name) => latency.get(name) ?? 0,
+      ...(arrivals ? { arrivals } : {}),
+      latencyMs: (name, call) => {
+        const i = modelIndex.get(name);
+        return i === undefined ? 0 : sampleLatency(config.models[i]!.latencyMs, config.seed, i, call);
+      },
       callbacks: [cost],
     });
-    const usage = cost.getUsageStats();
+    const costs = costsOf(cost);
     const models = config.models.map((m, i): ModelOutcome => {
       const s = sim.stats(m.model);
-      const byModel = usage.byModel[m.name] ?? usage.byModel[m.model];
       return {
         name: m.name,
+        model: m.model,
         provider: m.provider,
         isPrimary: i === 0,
+        ...(m.tier ? { tier: m.tier } : {}),
         limits: m.limits,
         knownToPicker: m.knownToPicker,
+        latencyMs: m.latencyMs,
         served: records.filter((r) => r.servedBy === m.name).length,
         providerRequests: s.requests,
         provider429s: s.rateLimited,
@@ -110,12 +137,12 @@ async function runScenario(config: ResolvedConfig, scenario: ResolvedScenario): 
         tokenArrivals: records
           .filter((r) => r.servedBy === m.name && r.answeredAt !== undefined)
           .map((r): [number, number] => [r.answeredAt!, r.tokens]),
-        costUsd: byModel?.costUsd ?? 0,
+        costUsd: costs.byModel(m.name, m.model),
         inputTokens: s.inputTokens,
         outputTokens: s.outputTokens,
       };
     });
-    return summarize(scenario, records, models, usage.total.costUsd, usage.total.unpricedRequests, wallStart);
+    return summarize(scenario, records, models, costs.totalUsd, costs.unpricedCalls, wallStart);
   } finally {
     await sim.stop();
   }
@@ -136,18 +163,17 @@ function summarize(
   const fallbackReasons: Record<string, number> = {};
   for (const r of records)
     for (const reason of r.fallbackReasons) fallbackReasons[reason] = (fallbackReasons[reason] ?? 0) + 1;
-  const errors: Record<string, number> = {};
-  for (const r of records) if (r.error) errors[errorClass(r.error)] = (errors[errorClass(r.error)] ?? 0) + 1;
+  const failures: Partial<Record<FailureReason, number>> = {};
+  for (const r of records) if (r.failure) failures[r.failure] = (failures[r.failure] ?? 0) + 1;
   return {
     name: scenario.name,
     settings: scenario.settings,
     calls,
     succeeded: ok.length,
     failed: calls - ok.length,
-    errors,
+    failures,
     primaryShare: calls ? primaryServed / calls : 0,
     fallbackShare: calls ? (ok.length - primaryServed) / calls : 0,
-    fallbackEvents: records.reduce((s, r) => s + r.fallbacks, 0),
     fallbackReasons,
     latency: distribution(ok.map((r) => r.latencyMs)),
     wait: distribution(records.map((r) => r.waitMs)),
@@ -161,11 +187,6 @@ function summarize(
     models,
     records,
   };
-}
-
-/** `"AllModelsFailedError: ..."` -> `"AllModelsFailedError"`. */
-function errorClass(message: string): string {
-  return /^([A-Za-z]\w*):/.exec(message)?.[1] ?? "Error";
 }
 
 function simModel(m: ResolvedModel): SimModelConfig {

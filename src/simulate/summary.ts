@@ -1,17 +1,15 @@
+import { FAILURE_WORDS } from "./conclusion";
 import { formatDuration, formatPercent } from "./metrics";
-import { comparisonRows, plainTable } from "./table";
-import type { SimulationResult } from "./types";
+import { comparisonRows, plainTable, workloadText } from "./table";
+import type { FailureReason, LatencySpec, ScenarioResult, SimulationResult } from "./types";
 
-/** The terminal summary: workload, the comparison table, and per-model traffic of each scenario. */
+/** The terminal summary: the conclusion, the comparison table, and per-model traffic of each scenario. */
 export function renderTextSummary(result: SimulationResult): string {
-  const w = result.workload;
-  const shape =
-    w.arrivalsPerMinute !== undefined
-      ? `${w.arrivalsPerMinute} arrivals/min`
-      : `concurrency ${w.concurrency}`;
   const lines = [
     result.title,
-    `${w.calls} calls, ${shape}, ~${w.promptTokens} prompt + ${w.outputTokens} output tokens each (virtual time)`,
+    wrap(`${workloadText(result.workload)} (virtual time, seed ${result.seed})`, 100),
+    "",
+    wrap(result.conclusion, 100),
     "",
   ];
   const { headers, rows } = comparisonRows(result.scenarios);
@@ -20,20 +18,28 @@ export function renderTextSummary(result: SimulationResult): string {
     const perModel = s.models.map((m) => [
       m.name + (m.isPrimary ? " (primary)" : ""),
       limitText(m.limits),
+      latencyText(m.latencyMs),
       String(m.served),
       formatPercent(s.calls ? m.served / s.calls : 0),
       String(m.providerRequests),
       String(m.provider429s),
     ]);
-    const errors = Object.entries(s.errors).map(([e, n]) => `${n} × ${e}`);
     lines.push(
       `${s.name}: makespan ${formatDuration(s.makespanMs)}, simulated in ${formatDuration(s.wallMs)}` +
-        (errors.length ? `; failed: ${errors.join(", ")}` : ""),
-      plainTable(["model", "limits", "served", "share", "requests", "429s"], perModel),
+        (s.failed ? `; ${failureText(s)}` : ""),
+      plainTable(["model", "limits", "latency", "served", "share", "requests", "429s"], perModel),
       "",
     );
   }
   return lines.join("\n");
+}
+
+/** "143 failed: 140 on rate limits, 3 on errors". */
+export function failureText(s: ScenarioResult): string {
+  const parts = Object.entries(s.failures)
+    .sort((a, b) => b[1] - a[1])
+    .map(([r, n]) => `${n} on ${FAILURE_WORDS[r as FailureReason]}`);
+  return `${s.failed} failed: ${parts.join(", ")}`;
 }
 
 /** `60 rpm, 40000 tpm` or `unlimited`. */
@@ -47,4 +53,30 @@ export function limitText(limits: {
   if (limits.tokensPerMinute !== undefined) parts.push(`${limits.tokensPerMinute} tpm`);
   if (limits.requestsPerDay !== undefined) parts.push(`${limits.requestsPerDay} rpd`);
   return parts.length ? parts.join(", ") : "unlimited";
+}
+
+/** `800 ms` or `median 800 ms, p99 4 s`. */
+export function latencyText(spec: LatencySpec): string {
+  return typeof spec === "number"
+    ? formatDuration(spec)
+    : `median ${formatDuration(spec.median)}, p99 ${formatDuration(spec.p99)}`;
+}
+
+/** Greedy word wrap that keeps a unit with its number ("4 s", "60 requests/min"). */
+function wrap(text: string, width: number): string {
+  const out: string[] = [];
+  let line = "";
+  const words: string[] = [];
+  for (const w of text.split(" ")) {
+    if (words.length && /^(ms|s|min|h|requests\/|tokens\/)/.test(w)) words[words.length - 1] += ` ${w}`;
+    else words.push(w);
+  }
+  for (const word of words) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out.join("\n");
 }

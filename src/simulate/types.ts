@@ -9,23 +9,31 @@ export interface SimulatedLimits {
   requestsPerDay?: number;
 }
 
+/**
+ * How long a model takes to answer, in virtual milliseconds: a fixed time, or a lognormal
+ * distribution given by its median and 99th percentile (real answer times are heavy-tailed).
+ * Draws are seeded (see {@link SimulationConfig.seed}): the same call on the same model takes the
+ * same time in every scenario, so scenarios differ only by what the picker decided.
+ */
+export type LatencySpec = number | { median: number; p99: number };
+
 /** One model of the simulated world. The first model listed is the primary, the rest fallbacks in order. */
 export interface SimulatedModel {
   /** Provider model id, e.g. `"gpt-4o-mini"` or `"gemini-2.5-flash"`. */
   model: string;
   /** Wire protocol. Default: `"gemini"` when the id starts with `gemini`, else `"openai"`. */
   provider?: "openai" | "gemini";
-  /** Limits enforced by the simulated provider. Absent: taken from the catalog for `tier`, else unlimited. */
-  limits?: SimulatedLimits;
-  /** Published tier whose catalog limits apply when `limits` is absent. */
+  /** Published tier: the catalog's limits for this model at this tier apply (`limits` overrides them one by one). */
   tier?: Tier;
+  /** Limits enforced by the simulated provider. Absent (and no `tier`): unlimited. */
+  limits?: SimulatedLimits;
   /**
    * Whether the picker is given the limits up front. Default true. False: the picker learns them from
    * response headers and 429s, as it would in production without configuration.
    */
   knownToPicker?: boolean;
-  /** Virtual milliseconds a successful answer takes (holds the caller's concurrency slot). Default 800. */
-  latencyMs?: number;
+  /** Virtual time an answer takes (the caller's concurrency slot stays taken). Default 800. */
+  latencyMs?: LatencySpec;
   /** Price override in USD per 1M tokens; default: the bundled price catalog. */
   pricing?: Pricing;
 }
@@ -51,14 +59,30 @@ export interface ScenarioSpec {
   settings?: PickerSettings;
 }
 
-/** What the callers do. Give `concurrency` (closed loop) or `arrivalsPerMinute` (open loop). */
+/**
+ * When calls arrive (open loop: they come whatever is in flight), in virtual time from the start.
+ * - `steady`: evenly spaced, `perMinute` a minute.
+ * - `poisson`: independent arrivals at an average of `perMinute` a minute (seeded), so some minutes
+ *   bring noticeably more than the average, as real traffic does.
+ * - `bursts`: `size` calls at once every `everySeconds` (batch jobs, cron, a queue draining).
+ */
+export type Arrivals =
+  | { pattern: "steady"; perMinute: number }
+  | { pattern: "poisson"; perMinute: number }
+  | { pattern: "bursts"; size: number; everySeconds: number };
+
+/** What the callers do: `concurrency` callers back to back (closed loop), or `arrivals` (open loop). */
 export interface Workload {
   /** Total calls. */
   calls: number;
-  /** At most this many calls in flight (each caller starts its next call when one finishes). Default 10. */
+  /**
+   * At most this many calls in flight. Without `arrivals`: that many callers, each starting its next
+   * call when one finishes (default 10). With `arrivals`: arriving calls queue for a free slot
+   * (default: no cap), and the queueing counts in their latency.
+   */
   concurrency?: number;
-  /** Release calls at this steady rate instead, whatever is in flight (`concurrency` is then ignored). */
-  arrivalsPerMinute?: number;
+  /** Release calls on this schedule instead of back to back. */
+  arrivals?: Arrivals;
   /** Approximate prompt tokens per call. Default 500. */
   promptTokens?: number;
   /** Output tokens per answer (also sent as `max_tokens`). Default 200. */
@@ -78,25 +102,38 @@ export interface SimulationConfig {
   compare?: Array<ScenarioSpec | PresetName>;
   /** Count 429s against the provider's request window, as real OpenAI does. Default true. */
   count429s?: boolean;
+  /** Seed of every random draw (arrivals, latencies): the same seed gives the same run. Default 1. */
+  seed?: number;
 }
+
+/**
+ * Why a call got no answer: why the last model tried gave up on it. `rate_limit`: waits longer than
+ * `maxWaitSeconds` or 429s past `maxRetries`; `quota_exhausted`: a daily or billing quota is gone;
+ * `context_length`: the input fits no model; `budget`: a budget blocked it; `error`: anything else
+ * (server errors, auth, an open circuit, a rejected request).
+ */
+export type FailureReason = "rate_limit" | "quota_exhausted" | "context_length" | "budget" | "error";
 
 /** How one call went. Times are virtual milliseconds since the simulation started. */
 export interface CallRecord {
   index: number;
+  /** When the call arrived (it may then queue for a concurrency slot). */
   releasedAt: number;
   finishedAt: number;
   /** When the provider's answer came back (before the model's latency is added); absent when the call failed. */
   answeredAt?: number;
   /** Entry name of the model that served, e.g. `"openai/gpt-4o-mini"`; absent when the call failed. */
   servedBy?: string;
+  /** Why the call failed; absent when it was answered. */
+  failure?: FailureReason;
+  /** The error the call failed with, `Name: message`. */
   error?: string;
-  /** Release to answer, including waits and model latency. */
+  /** Release to answer, including queueing, waits and model latency. */
   latencyMs: number;
-  /** Sum of `rate_limit_wait` events of this call. */
+  /** Sum of the picker's waits (rate limits and backoff) during this call. */
   waitMs: number;
   waits: number;
-  /** `rate_limit_fallback` events of this call (a call may fall back more than once). */
-  fallbacks: number;
+  /** The reason of every fallback of this call, in order (a call may fall back more than once). */
   fallbackReasons: string[];
   /** Tokens billed for the answer (0 when it failed). */
   tokens: number;
@@ -106,10 +143,15 @@ export interface CallRecord {
 export interface ModelOutcome {
   /** Entry name, `provider/model`. */
   name: string;
+  /** Provider model id. */
+  model: string;
   provider: "openai" | "gemini";
   isPrimary: boolean;
+  /** The tier its limits came from, if any. */
+  tier?: Tier;
   limits: SimulatedLimits;
   knownToPicker: boolean;
+  latencyMs: LatencySpec;
   /** Calls this model answered. */
   served: number;
   /** HTTP requests that reached the simulated provider, answered or rejected. */
@@ -142,13 +184,13 @@ export interface ScenarioResult {
   calls: number;
   succeeded: number;
   failed: number;
-  /** Failed calls by error class, e.g. `{ AllModelsFailedError: 3 }`. */
-  errors: Record<string, number>;
+  /** Failed calls by reason, e.g. `{ rate_limit: 3 }` (reasons with no failures are left out). */
+  failures: Partial<Record<FailureReason, number>>;
   /** Share of all calls answered by the primary (0..1). */
   primaryShare: number;
   /** Share of all calls answered by a fallback (0..1). */
   fallbackShare: number;
-  fallbackEvents: number;
+  /** Fallbacks, by reason (a call may fall back more than once). */
   fallbackReasons: Record<string, number>;
   /** Release-to-answer latency of successful calls. */
   latency: Distribution;
@@ -169,12 +211,21 @@ export interface ScenarioResult {
   records: CallRecord[];
 }
 
+/** The workload with its defaults applied. */
+export type ResolvedWorkload = Required<Pick<Workload, "calls" | "promptTokens" | "outputTokens">> &
+  Pick<Workload, "concurrency" | "arrivals">;
+
 /** Output of {@link simulate}. */
 export interface SimulationResult {
   title: string;
-  workload: Required<Omit<Workload, "arrivalsPerMinute" | "concurrency">> &
-    Pick<Workload, "arrivalsPerMinute" | "concurrency">;
+  workload: ResolvedWorkload;
+  seed: number;
   scenarios: ScenarioResult[];
+  /**
+   * What the numbers say, in a paragraph: which limit binds, what falling back costs, and what to
+   * change. The HTML report and the text summary open with it.
+   */
+  conclusion: string;
   /** ISO time the simulation ran (real clock). */
   generatedAt: string;
 }

@@ -1,0 +1,47 @@
+/**
+ * The public surface, pinned: adding or removing a runtime export of an entry is a deliberate
+ * change (README documents each name; CHANGELOG says what changed). Internals stay unexported.
+ */
+import * as root from "../src/index";
+
+const names = (m: object) => Object.keys(m).sort();
+
+describe("public exports", () => {
+  it("the root entry", () => {
+    expect(names(root)).toEqual([
+      "AUTOPICKER_EVENT_NAMES",
+      "AlertMonitor",
+      "AllModelsFailedError",
+      "AutoPickerChatModel",
+      "AutoPickerConfigError",
+      "AutoPickerError",
+      "BUDGET_FALLBACK",
+      "BudgetExceededError",
+      "BudgetManager",
+      "CONTEXT_LENGTH_FALLBACK",
+      "ContentFilteredError",
+      "ContextWindowExceededError",
+      "CostTrackingCallbackHandler",
+      "ERROR_FALLBACK",
+      "MalformedResponseError",
+      "MemoryBudgetStore",
+      "MemoryModelHealthStore",
+      "MemoryRateLimitStore",
+      "PriceBook",
+      "RATE_LIMIT_FALLBACK",
+      "RATE_LIMIT_WAIT",
+      "RUN_BUDGET_EXHAUSTED",
+      "RateLimiter",
+      "RunBudget",
+      "RunBudgetExceededError",
+      "StreamInterruptedError",
+      "catalogLimits",
+      "createAutoPickerFromEnv",
+      "fallbackEventName",
+      "getDecisionTrail",
+      "isAutoPickerError",
+      "rateLimitHeadersFetch",
+      "systemClock",
+    ]);
+  });
+});
