@@ -1,10 +1,17 @@
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { promisify } from "node:util";
 import type { AIMessageChunk } from "@langchain/core/messages";
-import { HumanMessage, SystemMessage } from "@langchain/core/messages";
+import { HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import type { ChatGenerationChunk } from "@langchain/core/outputs";
 import { tool } from "@langchain/core/tools";
-import { ChatGoogleGenerativeAI } from "@langchain/google-genai";
+import { ChatGoogleGenerativeAI, EmptyContentError } from "@langchain/google-genai";
 import { z } from "zod";
 import { countChatTokens, ProviderSimulator, type SimFault, VirtualClock } from "../src/testing";
 import { caught, detail, until } from "./simulator.helpers";
+
+const TSX = join(__dirname, "..", "node_modules", "tsx", "dist", "cli.mjs");
+const run = promisify(execFile);
 
 const MODEL = "gemini-2.5-flash";
 const T0 = Date.UTC(2026, 0, 1);
@@ -268,5 +275,141 @@ describe("ProviderSimulator with the real ChatGoogleGenerativeAI", () => {
       await sim.stop();
       expect((await pending).message).toContain("fetch failed");
     });
+  });
+});
+
+/**
+ * What the real ChatGoogleGenerativeAI (over @google/generative-ai 0.24) does with answers a tidy
+ * API never sends. These pin the client's behaviour, not ours: the router builds on them.
+ */
+describe("untidy answers through the real ChatGoogleGenerativeAI", () => {
+  let sim: ProviderSimulator;
+  beforeAll(async () => {
+    sim = new ProviderSimulator({ models: { [MODEL]: { provider: "gemini" } } });
+    await sim.start();
+  });
+  afterAll(() => sim.stop());
+  beforeEach(() => sim.reset());
+
+  const client = () =>
+    new ChatGoogleGenerativeAI({ model: MODEL, apiKey: "test", maxRetries: 0, baseUrl: sim.geminiBaseUrl });
+  async function streamed(fault: SimFault) {
+    sim.enqueueFault(MODEL, fault);
+    const chunks: ChatGenerationChunk[] = [];
+    let error: (Error & Record<string, unknown>) | undefined;
+    try {
+      for await (const chunk of client()._streamResponseChunks([new HumanMessage("Hi")], {} as never))
+        chunks.push(chunk);
+    } catch (e) {
+      error = e as Error & Record<string, unknown>;
+    }
+    return { chunks, error, text: chunks.map((c) => c.text).join("") };
+  }
+
+  test.each([
+    ["candidates: []", { kind: "empty_answer", shape: "no_choices" }, "The model returned no content."],
+    ["{}", { kind: "empty_answer", shape: "empty_object" }, "The model returned no content."],
+    [
+      "a candidate without content",
+      { kind: "empty_answer", shape: "null_message" },
+      "The model returned no content. Finish reason: STOP.",
+    ],
+    [
+      "finishReason SAFETY and no content",
+      { kind: "content_filter" },
+      "The model returned no content. Finish reason: SAFETY.",
+    ],
+    [
+      "promptFeedback.blockReason SAFETY",
+      { kind: "prompt_blocked" },
+      "The model returned no content. Block reason: SAFETY.",
+    ],
+  ] as [string, SimFault, string][])(
+    "HTTP 200 with %s: invoke throws EmptyContentError; a stream ends with no chunk and no error",
+    async (_name, fault, message) => {
+      sim.enqueueFault(MODEL, fault);
+      const error = await caught(() => client().invoke("Hi"));
+      expect(error).toBeInstanceOf(EmptyContentError);
+      expect(error.message).toBe(message);
+      const { chunks, error: streamError } = await streamed(fault);
+      expect(streamError).toBeUndefined();
+      expect(chunks).toEqual([]);
+    },
+  );
+
+  test("no usageMetadata: the answer arrives with no usage_metadata at all", async () => {
+    sim.enqueueFault(MODEL, { kind: "no_usage" });
+    const reply = await client().invoke("Hi");
+    expect(String(reply.content)).toMatch(/^Simulated answer/);
+    expect(reply.usage_metadata).toBeUndefined();
+    expect(reply.response_metadata.tokenUsage).toEqual({});
+    const { chunks, error, text } = await streamed({ kind: "no_usage" });
+    expect(error).toBeUndefined();
+    expect(text).toMatch(/^Simulated answer/);
+    expect(chunks.filter((c) => (c.message as AIMessageChunk).usage_metadata)).toEqual([]);
+  });
+
+  test("a partial answer stopped by SAFETY: invoke says so; a stream silently drops the SAFETY event", async () => {
+    sim.enqueueFault(MODEL, { kind: "content_filter", partial: true });
+    const reply = await client().invoke("Hi");
+    expect(reply.content).toBe(`Simulated answer from ${MODEL} `);
+    expect(reply.response_metadata.finishReason).toBe("SAFETY");
+    expect(reply.response_metadata.safetyRatings).toContainEqual(
+      expect.objectContaining({ category: "HARM_CATEGORY_DANGEROUS_CONTENT", blocked: true }),
+    );
+    // The closing event has no content, so the client skips it: the text looks complete, no
+    // chunk carries a finishReason, and the last event's output tokens are lost.
+    const { chunks, error, text } = await streamed({ kind: "content_filter", partial: true });
+    expect(error).toBeUndefined();
+    expect(text).toBe(`Simulated answer from ${MODEL} `);
+    expect(chunks.some((c) => c.generationInfo?.finishReason !== undefined)).toBe(false);
+  });
+
+  test("HTML pages and cut streams, in a plain Node process: the errors users get, and the SDK's leak", async () => {
+    const { stdout } = await run(process.execPath, [TSX, join(__dirname, "gemini.untidy.child.ts")]);
+    const report = JSON.parse(stdout.trim().split("\n").pop()!);
+    const readError = {
+      ctor: "GoogleGenerativeAIError",
+      message: "[GoogleGenerativeAI Error]: Error reading from the stream",
+    };
+    // @google/generative-ai 0.24's processStream tees the body and returns `{ stream, response }`;
+    // ChatGoogleGenerativeAI reads only `stream`, so when the body fails the `response` promise
+    // rejects with nobody listening: one unhandled rejection per failed stream.
+    const leak = [readError.message];
+    expect(report).toEqual({
+      "html_page invoke": {
+        error: { ctor: "SyntaxError", message: expect.stringMatching(/is not valid JSON$/) },
+        chunks: 0,
+        unhandled: [],
+      },
+      "html_page stream": {
+        error: {
+          ctor: "GoogleGenerativeAIError",
+          message: "[GoogleGenerativeAI Error]: Failed to parse stream",
+        },
+        chunks: 0,
+        unhandled: ["[GoogleGenerativeAI Error]: Failed to parse stream"],
+      },
+      "stream_cut invoke": { error: { ctor: "TypeError", message: "terminated" }, chunks: 0, unhandled: [] },
+      "stream_cut 0 stream": { error: readError, chunks: 0, unhandled: leak },
+      "stream_cut 2 stream": { error: readError, chunks: 2, unhandled: leak },
+      "stream_cut 2 stream, response handled": { error: readError, chunks: 2, unhandled: [] },
+    });
+  });
+
+  test("client-side refusals (unknown block, unmatched tool result) are plain Errors, before any request", async () => {
+    const inputs = [
+      [new HumanMessage({ content: [{ type: "weird_block", foo: 1 }] as never })],
+      [new HumanMessage("Hi"), new ToolMessage({ tool_call_id: "x", content: "r" })],
+    ];
+    const messages: string[] = [];
+    for (const input of inputs) {
+      const error = await caught(() => client().invoke(input));
+      expect(error.constructor).toBe(Error);
+      messages.push(error.message);
+    }
+    expect(messages[0]).toBe("Unknown content type weird_block");
+    expect(messages[1]).toMatch(/^Google requires a tool name for each tool call response/);
+    expect(sim.stats(MODEL).requests).toBe(0);
   });
 });

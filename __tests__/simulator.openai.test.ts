@@ -1,5 +1,6 @@
 import type { AIMessageChunk } from "@langchain/core/messages";
 import { AIMessage, HumanMessage, SystemMessage, ToolMessage } from "@langchain/core/messages";
+import type { ChatGenerationChunk } from "@langchain/core/outputs";
 import { tool } from "@langchain/core/tools";
 import { ChatOpenAI } from "@langchain/openai";
 import { z } from "zod";
@@ -409,6 +410,170 @@ describe("ProviderSimulator with the real ChatOpenAI", () => {
       controller.abort();
       expect((await pending).name).toMatch(/Abort/);
     });
+  });
+});
+
+/**
+ * What the real ChatOpenAI does with answers a tidy API never sends. These pin the client's
+ * behaviour (not ours): the router builds its response check, accounting and stream errors on them.
+ */
+describe("untidy answers through the real ChatOpenAI", () => {
+  let sim: ProviderSimulator;
+  beforeAll(async () => {
+    sim = new ProviderSimulator({ models: { [MODEL]: { provider: "openai" } } });
+    await sim.start();
+  });
+  afterAll(() => sim.stop());
+  beforeEach(() => sim.reset());
+
+  const client = () =>
+    new ChatOpenAI({
+      model: MODEL,
+      apiKey: "sk-test",
+      maxRetries: 0,
+      configuration: { baseURL: sim.openaiBaseURL },
+    });
+  async function streamed(fault: SimFault) {
+    sim.enqueueFault(MODEL, fault);
+    const chunks: ChatGenerationChunk[] = [];
+    let error: (Error & Record<string, unknown>) | undefined;
+    try {
+      for await (const chunk of client()._streamResponseChunks([new HumanMessage("Hi")], {} as never))
+        chunks.push(chunk);
+    } catch (e) {
+      error = e as Error & Record<string, unknown>;
+    }
+    return { chunks, error, text: chunks.map((c) => c.text).join("") };
+  }
+
+  describe.each([
+    ["choices: []", { kind: "empty_answer", shape: "no_choices" }],
+    ["{}", { kind: "empty_answer", shape: "empty_object" }],
+    ["an HTML page", { kind: "html_page" }],
+  ] as [string, SimFault][])("HTTP 200 with %s", (_name, fault) => {
+    test("_generate resolves with no generations; invoke throws core's raw TypeError", async () => {
+      sim.enqueueFault(MODEL, fault);
+      const result = await client()._generate([new HumanMessage("Hi")], {} as never);
+      expect(result.generations).toEqual([]);
+      sim.enqueueFault(MODEL, fault);
+      const error = await caught(() => client().invoke("Hi"));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toBe("Cannot read properties of undefined (reading 'message')");
+    });
+
+    test("a stream ends with no chunk and no error", async () => {
+      const { chunks, error } = await streamed(fault);
+      expect(error).toBeUndefined();
+      expect(chunks).toEqual([]);
+    });
+  });
+
+  test("message: null resolves as an empty answer with finish_reason stop and no output_tokens", async () => {
+    sim.enqueueFault(MODEL, { kind: "empty_answer", shape: "null_message" });
+    const reply = await client().invoke("Hi");
+    expect(reply.content).toBe("");
+    expect(reply.response_metadata.finish_reason).toBe("stop");
+    // completion_tokens: 0 is dropped: output_tokens is absent, not 0.
+    expect(reply.usage_metadata).toMatchObject({ input_tokens: expect.any(Number) });
+    expect(reply.usage_metadata?.output_tokens).toBeUndefined();
+    // Streamed: a role chunk and a finish chunk, both without text.
+    const { chunks, error, text } = await streamed({ kind: "empty_answer", shape: "null_message" });
+    expect(error).toBeUndefined();
+    expect(chunks).toHaveLength(2);
+    expect(text).toBe("");
+    expect(chunks[1]!.generationInfo?.finish_reason).toBe("stop");
+  });
+
+  test("no usage: the answer arrives with token-less usage_metadata (input + output is NaN)", async () => {
+    sim.enqueueFault(MODEL, { kind: "no_usage" });
+    const reply = await client().invoke("Hi");
+    expect(String(reply.content)).toMatch(/^Simulated answer/);
+    expect(reply.usage_metadata).toEqual({ input_token_details: {}, output_token_details: {} });
+    expect(reply.response_metadata.tokenUsage).toEqual({});
+    const u = reply.usage_metadata as unknown as { input_tokens: number; output_tokens: number };
+    expect(u.input_tokens + u.output_tokens).toBeNaN();
+    // Streamed (ChatOpenAI asks for include_usage by default): no chunk carries usage.
+    const { chunks, error, text } = await streamed({ kind: "no_usage" });
+    expect(error).toBeUndefined();
+    expect(text).toMatch(/^Simulated answer/);
+    expect(chunks.filter((c) => (c.message as AIMessageChunk).usage_metadata)).toEqual([]);
+    expect(sim.stats(MODEL)).toMatchObject({ served: 2, faults: 2 });
+  });
+
+  test.each([0, 2])(
+    "a stream cut after %i content chunks yields the role chunk and those, then TypeError terminated",
+    async (afterChunks) => {
+      const { chunks, error } = await streamed({ kind: "stream_cut", afterChunks });
+      // The role chunk (empty text) always comes first: even a cut before any text is "after the first chunk".
+      expect(chunks).toHaveLength(afterChunks + 1);
+      expect(chunks[0]!.text).toBe("");
+      expect(chunks.slice(1).every((c) => c.text.length > 0)).toBe(true);
+      expect(error?.name).toBe("TypeError");
+      expect(error?.message).toBe("terminated");
+      expect(error?.cause).toMatchObject({ message: "other side closed" });
+    },
+  );
+
+  test("content_filter: invoke resolves with finish_reason content_filter, empty or partial", async () => {
+    sim.enqueueFault(MODEL, { kind: "content_filter" });
+    const empty = await client().invoke("Hi");
+    expect(empty.content).toBe("");
+    expect(empty.response_metadata.finish_reason).toBe("content_filter");
+    sim.enqueueFault(MODEL, { kind: "content_filter", partial: true });
+    const partial = await client().invoke("Hi");
+    expect(partial.content).toBe("Simulated answer from gpt-4o-mini ");
+    expect(partial.response_metadata.finish_reason).toBe("content_filter");
+    expect(partial.usage_metadata?.output_tokens).toBeGreaterThan(0);
+    // Streamed: the partial text, then a finish chunk that says content_filter.
+    const { chunks, error, text } = await streamed({ kind: "content_filter", partial: true });
+    expect(error).toBeUndefined();
+    expect(text).toBe("Simulated answer from gpt-4o-mini ");
+    expect(chunks.some((c) => c.generationInfo?.finish_reason === "content_filter")).toBe(true);
+  });
+
+  test("prompt_blocked (Azure's prompt filter) is a BadRequestError with code content_filter", async () => {
+    sim.enqueueFault(MODEL, { kind: "prompt_blocked" });
+    const error = await caught(() => client().invoke("Hi"));
+    expect(error.constructor.name).toBe("BadRequestError");
+    expect(error.status).toBe(400);
+    expect(error.code).toBe("content_filter");
+    expect((error.error as Record<string, unknown>).innererror).toMatchObject({
+      code: "ResponsibleAIPolicyViolation",
+    });
+  });
+
+  test("a URL file block is refused client-side with a plain Error, before any request", async () => {
+    const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
+    try {
+      const message = new HumanMessage({
+        content: [
+          {
+            type: "file",
+            source_type: "url",
+            url: "https://example.com/a.pdf",
+            mime_type: "application/pdf",
+          },
+        ] as never,
+      });
+      for (const call of [
+        () => client().invoke([message]),
+        async () => {
+          for await (const _ of await client().stream([message])) {
+            // never reached
+          }
+        },
+      ]) {
+        const error = await caught(call);
+        expect(error.constructor).toBe(Error);
+        expect(error.message).toBe(
+          "URL file blocks with source_type url must be formatted as a data URL for ChatOpenAI",
+        );
+        expect(error.status).toBeUndefined();
+      }
+      expect(sim.stats(MODEL).requests).toBe(0);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 

@@ -1,7 +1,6 @@
 /**
  * Time as the package sees it. Every wait (rate limits, backoff, circuit cooldowns) goes through a
- * `Clock`, so tests can run hours of rate limiting in virtual time and production never sleeps on a
- * timer that keeps the process alive.
+ * `Clock`, so tests can run hours of rate limiting in virtual time.
  */
 export interface Clock {
   /** Milliseconds since the epoch. */
@@ -20,7 +19,11 @@ export function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("The operation was aborted.", "AbortError");
 }
 
-/** Real time. Timers are unref'd: a pending wait never keeps the process alive on its own. */
+/**
+ * Real time. A sleep is a wait some caller awaits, so its timer is referenced: it keeps the process
+ * alive like pending I/O (an unref'd one lets a batch script exit mid-wait, with its remaining
+ * calls never run). Aborting the wait clears the timer at once.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   sleep(ms, signal) {
@@ -35,7 +38,6 @@ export const systemClock: Clock = {
         signal?.removeEventListener("abort", onAbort);
         resolve();
       }, ms);
-      timer.unref?.();
       signal?.addEventListener("abort", onAbort, { once: true });
     });
   },

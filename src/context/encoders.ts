@@ -39,10 +39,70 @@ function encodeLength(enc: Tiktoken, text: string): number {
   return enc.encode(text, [], []).length;
 }
 
-function countGuarded(enc: Tiktoken, text: string): number {
+/*
+ * BPE never merges across the pre-tokenizer's pieces, so a text's count is the sum of its pieces'
+ * counts, and long natural text repeats its pieces (words, keys, indentation) over and over.
+ * Counting each distinct piece once is exact and, on 5 MB of prose, code or JSON, 5-20x faster
+ * than js-tiktoken's own loop (~1000x on repetitive CJK); on text with few repeats it is ~2x
+ * slower, so a long text whose first pieces rarely repeat is handed back to js-tiktoken whole.
+ * Short texts (every agent turn) never take this path.
+ */
+const MEMO_MIN_LENGTH = 16_384;
+/** Distinct pieces remembered per encoding (~100k words and symbols: a few MB). */
+const MEMO_MAX_PIECES = 100_000;
+/** After this many pieces, a text with a hit rate under {@link MEMO_MIN_HIT_RATE} is encoded directly. */
+const MEMO_PROBE_PIECES = 4_096;
+const MEMO_MIN_HIT_RATE = 0.5;
+const pieceCounts = new Map<EncodingName, Map<string, number>>();
+/** Switch for benchmarks that compare against js-tiktoken's own loop; not part of the public API. */
+export const pieceMemo = { enabled: true };
+const splitters = new Map<EncodingName, RegExp>();
+
+function countByPieces(enc: Tiktoken, encoding: EncodingName, text: string): number {
+  let memo = pieceCounts.get(encoding);
+  let splitter = splitters.get(encoding);
+  if (!memo || !splitter) {
+    memo = new Map();
+    pieceCounts.set(encoding, memo);
+    splitter = new RegExp(RANKS[encoding].pat_str, "gu"); // js-tiktoken's own pre-tokenizer
+    splitters.set(encoding, splitter);
+  }
+  splitter.lastIndex = 0;
+  let total = 0;
+  let pieces = 0;
+  let hits = 0;
+  for (let m = splitter.exec(text); m !== null; m = splitter.exec(text)) {
+    const piece = m[0];
+    let count = memo.get(piece);
+    if (count !== undefined) hits++;
+    else {
+      count = encodeLength(enc, piece);
+      if (memo.size < MEMO_MAX_PIECES) memo.set(piece, count);
+    }
+    total += count;
+    // The pattern only looks ahead, so the rest of the text splits the same on its own.
+    if (++pieces === MEMO_PROBE_PIECES && hits < MEMO_PROBE_PIECES * MEMO_MIN_HIT_RATE) {
+      return total + encodeLength(enc, text.slice(splitter.lastIndex));
+    }
+  }
+  return total;
+}
+
+function countSegment(enc: Tiktoken, encoding: EncodingName, text: string, memo: boolean): number {
+  return memo && pieceMemo.enabled && text.length >= MEMO_MIN_LENGTH
+    ? countByPieces(enc, encoding, text)
+    : encodeLength(enc, text);
+}
+
+/**
+ * Exact count of `text` with the long-run guard; `memo` allows counting long texts piece by
+ * piece. Exported for tests (the two paths must agree); use {@link encodingTokens}.
+ */
+export function countGuarded(text: string, encoding: EncodingName, memo = true): number {
+  const enc = encoder(encoding);
   LONG_RUN.lastIndex = 0;
   let match = LONG_RUN.exec(text);
-  if (match === null) return encodeLength(enc, text);
+  if (match === null) return countSegment(enc, encoding, text, memo);
   let total = 0;
   let segmentStart = 0;
   while (match !== null) {
@@ -50,13 +110,13 @@ function countGuarded(enc: Tiktoken, text: string): number {
     let cut = match.index + MAX_RUN;
     while (cut < runEnd) {
       if (isLowSurrogate(text.charCodeAt(cut))) cut++; // never split a surrogate pair
-      total += encodeLength(enc, text.slice(segmentStart, cut));
+      total += countSegment(enc, encoding, text.slice(segmentStart, cut), memo);
       segmentStart = cut;
       cut += MAX_RUN;
     }
     match = LONG_RUN.exec(text);
   }
-  return total + encodeLength(enc, text.slice(segmentStart));
+  return total + countSegment(enc, encoding, text.slice(segmentStart), memo);
 }
 
 function isLowSurrogate(code: number): boolean {
@@ -71,7 +131,7 @@ const MIN_CACHED_LENGTH = 16; // shorter strings tokenize faster than a cache en
 /** Exact token count of `text` under `encoding` (no chat overhead, no correction). */
 export function encodingTokens(text: string, encoding: EncodingName): number {
   if (text.length === 0) return 0;
-  if (text.length < MIN_CACHED_LENGTH) return countGuarded(encoder(encoding), text);
+  if (text.length < MIN_CACHED_LENGTH) return countGuarded(text, encoding);
   let cache = textCaches.get(encoding);
   if (!cache) {
     cache = new LruCache<string, number>(4096, 4_000_000);
@@ -79,7 +139,7 @@ export function encodingTokens(text: string, encoding: EncodingName): number {
   }
   let count = cache.get(text);
   if (count === undefined) {
-    count = countGuarded(encoder(encoding), text);
+    count = countGuarded(text, encoding);
     cache.set(text, count, text.length);
   }
   return count;

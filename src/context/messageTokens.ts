@@ -1,5 +1,6 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import { encodingTokens, utf8Length } from "./encoders";
+import { lowerBoundTokens } from "./lowerBound";
 import type { EncodingName } from "./tokenizerFamily";
 
 /** OpenAI chat format: every message costs 3 tokens of framing besides its role and content. */
@@ -24,8 +25,9 @@ export const MEDIA_TOKENS = 1105;
 
 /**
  * Walks the countable parts of one message: strings go to `text`, fixed costs (framing, media)
- * to `fixed`. The exact count and the upper bound share this walk, which is what makes
- * `upperBound >= estimate` hold by construction: they differ only in how a string is measured.
+ * to `fixed`. The exact count and both bounds share this walk, which is what makes
+ * `lowerBound <= estimate <= upperBound` hold by construction: they differ only in how a string
+ * is measured.
  */
 function walkMessage(message: BaseMessage, text: (s: string) => void, fixed: (n: number) => void): void {
   fixed(TOKENS_PER_MESSAGE);
@@ -144,6 +146,8 @@ interface Entry {
   o200k: number;
   cl100k: number;
   bound: number;
+  lowerO200k: number;
+  lowerCl100k: number;
 }
 
 // Agents resend the same message objects every turn: counting each object once turns a growing
@@ -170,6 +174,8 @@ function entryFor(message: BaseMessage): Entry {
     o200k: -1,
     cl100k: -1,
     bound: -1,
+    lowerO200k: -1,
+    lowerCl100k: -1,
   };
   entries.set(message, fresh);
   return fresh;
@@ -215,4 +221,30 @@ export function messageTokenBound(message: BaseMessage): number {
     entry.bound = total;
   }
   return entry.bound;
+}
+
+/**
+ * A lower bound of `messageTokens` under `encoding`, in one pass over the text (no tokenizing; see
+ * `lowerBound.ts`).
+ */
+export function messageTokenLowerBound(message: BaseMessage, encoding: EncodingName): number {
+  const entry = entryFor(message);
+  const o200k = encoding === "o200k_base";
+  let count = o200k ? entry.lowerO200k : entry.lowerCl100k;
+  if (count < 0) {
+    let total = 0;
+    walkMessage(
+      message,
+      (s) => {
+        total += lowerBoundTokens(s, encoding);
+      },
+      (n) => {
+        total += n;
+      },
+    );
+    count = total;
+    if (o200k) entry.lowerO200k = count;
+    else entry.lowerCl100k = count;
+  }
+  return count;
 }

@@ -1,5 +1,6 @@
 import { convertToOpenAITool } from "@langchain/core/utils/function_calling";
 import { encodingTokens, utf8Length } from "./encoders";
+import { lowerBoundTokens } from "./lowerBound";
 import type { EncodingName } from "./tokenizerFamily";
 
 /**
@@ -72,5 +73,17 @@ export function toolDefinitionBound(tools: readonly unknown[] | undefined): numb
     entry.bound ??= utf8Length(entry.json);
     total += entry.bound;
   }
+  return total;
+}
+
+/** A lower bound of `toolDefinitionTokens`, without tokenizing (see `lowerBound.ts`). */
+export function toolDefinitionLowerBound(
+  tools: readonly unknown[] | undefined,
+  encoding: EncodingName,
+): number {
+  if (!tools || tools.length === 0) return 0;
+  let total = TOOLS_OVERHEAD_TOKENS;
+  // Tool definitions are small; counting them again costs less than caching per encoding.
+  for (const tool of tools) total += lowerBoundTokens(entryFor(tool).json, encoding);
   return total;
 }

@@ -1,5 +1,6 @@
 import { type Clock, systemClock } from "../clock";
-import { AutoPickerConfigError } from "../errors";
+import { parseOrThrow } from "../config/messages";
+import { budgetOptionsSchema } from "../config/options";
 import {
   type AlertListener,
   type AutoPickerAlert,
@@ -85,24 +86,9 @@ export class BudgetManager {
   private nextId = 0;
 
   constructor(options: BudgetManagerOptions = {}) {
-    for (const [name, value] of [
-      ["dailyLimitUsd", options.dailyLimitUsd],
-      ["monthlyLimitUsd", options.monthlyLimitUsd],
-    ] as const) {
-      if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
-        throw new AutoPickerConfigError(
-          `Budget ${name} must be a finite number of dollars >= 0, got ${value}.`,
-        );
-      }
-    }
+    parseOrThrow(budgetOptionsSchema, options, { subject: "Budget" });
     const threshold = options.alertThreshold ?? 0.8;
-    if (!(threshold > 0 && threshold <= 1)) {
-      throw new AutoPickerConfigError(`Budget alertThreshold must be in (0, 1], got ${threshold}.`);
-    }
     const mode = options.mode ?? "block";
-    if (!["block", "downgrade", "warn"].includes(mode)) {
-      throw new AutoPickerConfigError(`Budget mode must be "block", "downgrade" or "warn", got "${mode}".`);
-    }
     this.mode = mode;
     if (options.dailyLimitUsd !== undefined) this.dailyLimitUsd = options.dailyLimitUsd;
     if (options.monthlyLimitUsd !== undefined) this.monthlyLimitUsd = options.monthlyLimitUsd;

@@ -1,4 +1,6 @@
 import type { BaseChatModel } from "@langchain/core/language_models/chat_models";
+import { parseOrThrow } from "../config/messages";
+import { envFactoryOptionsSchema, envTokenCount, tierSchema } from "../config/options";
 import { catalogContextWindow } from "../context";
 import { AutoPickerConfigError } from "../errors";
 import { rateLimitHeadersFetch, type Tier } from "../limits";
@@ -79,6 +81,7 @@ export interface EnvSelection {
 export async function createAutoPickerFromEnv(
   options: CreateFromEnvOptions = {},
 ): Promise<AutoPickerChatModel & { selection: EnvSelection }> {
+  parseOrThrow(envFactoryOptionsSchema, options, { intro: "Invalid createAutoPickerFromEnv options:" });
   const { env = process.env, tier, ...rest } = options;
   const logger: AutoPickerLogger = rest.logger ?? { warn: (m) => console.warn(`[autopicker] ${m}`) };
   const info = (m: string) => (logger.debug ?? logger.warn).call(logger, m);
@@ -113,7 +116,7 @@ export async function createAutoPickerFromEnv(
     primary = available[0]!;
   }
   const order = [primary, ...available.filter((p) => p !== primary)];
-  const effectiveTier = tier ?? (env.LLM_TIER as Tier | undefined);
+  const effectiveTier = tier ?? envTier(env);
 
   const entries: ModelEntry[] = [];
   for (const provider of order) entries.push(await entryFor(provider, env, effectiveTier));
@@ -149,10 +152,9 @@ async function entryFor(
   const upper = provider.toUpperCase();
   const baseURL = env[`${upper}_BASE_URL`]?.trim() || spec.baseURL;
   const windowVar = `${upper}_MAX_INPUT_TOKENS`;
-  const maxInputTokens = env[windowVar] ? Number(env[windowVar]) : undefined;
-  if (maxInputTokens !== undefined && !(Number.isInteger(maxInputTokens) && maxInputTokens > 0)) {
-    throw new AutoPickerConfigError(`${windowVar} must be a positive whole number, got "${env[windowVar]}".`);
-  }
+  const maxInputTokens = env[windowVar]?.trim()
+    ? parseOrThrow(envTokenCount, env[windowVar], { subject: windowVar })
+    : undefined;
 
   let chat: BaseChatModel;
   if (provider === "gemini") {
@@ -184,6 +186,13 @@ async function entryFor(
     ...(maxInputTokens ? { maxInputTokens } : {}),
     ...(tier ? { tier } : {}),
   };
+}
+
+/** `LLM_TIER`, checked against the catalog's tiers (`LLM_TIER=gold` is an error, not "no limits"). */
+function envTier(env: Record<string, string | undefined>): Tier | undefined {
+  const raw = env.LLM_TIER?.trim();
+  if (!raw) return undefined;
+  return parseOrThrow(tierSchema, raw.toLowerCase(), { subject: "LLM_TIER" });
 }
 
 async function importPeer<T>(name: string): Promise<T> {

@@ -21,6 +21,7 @@ import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from "@lang
 import { ensureConfig, type Runnable } from "@langchain/core/runnables";
 import type { InteropZodType } from "@langchain/core/utils/types";
 import { type Clock, systemClock } from "../clock";
+import { validatePickerInput } from "../config/picker";
 import { countTextTokens, TokenEstimator } from "../context";
 import type { RunBudget } from "../cost/runBudget";
 import {
@@ -119,26 +120,13 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   private readonly runBudgets = new RunBudgets();
 
   constructor(fields: AutoPickerChatModelInput) {
+    validatePickerInput(fields);
     const { maxRetries: _ours, ...baseFields } = fields as AutoPickerChatModelInput & { maxRetries?: number };
     super(baseFields);
-    if (!fields?.primary) {
-      throw new AutoPickerConfigError(
-        "AutoPickerChatModel needs a `primary` model: { primary: new ChatOpenAI(...) }.",
-      );
-    }
-    const maxWaitSeconds = positive(fields.maxWaitSeconds ?? 300, "maxWaitSeconds", true);
+    const maxWaitSeconds = fields.maxWaitSeconds ?? 300;
     const maxRetries = fields.maxRetries ?? 3;
-    if (!Number.isInteger(maxRetries) || maxRetries < 0) {
-      throw new AutoPickerConfigError(`maxRetries must be a whole number >= 0, got ${String(maxRetries)}.`);
-    }
-    const backoffBase = positive(fields.backoffBase ?? 2, "backoffBase");
-    if (backoffBase < 1) throw new AutoPickerConfigError(`backoffBase must be >= 1, got ${backoffBase}.`);
+    const backoffBase = fields.backoffBase ?? 2;
     const contextStrategy = fields.contextStrategy ?? "fallback";
-    if (!["fallback", "truncate", "error"].includes(contextStrategy)) {
-      throw new AutoPickerConfigError(
-        `contextStrategy must be "fallback", "truncate" or "error", got "${contextStrategy}".`,
-      );
-    }
 
     this.clock = fields.clock ?? systemClock;
     const logger = fields.logger ?? defaultLogger;
@@ -171,27 +159,14 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     this.onAllFailed = fields.onAllFailed;
     this.onContentFilter = fields.onContentFilter ?? "fallback";
     const defaultOutputTokens = fields.defaultOutputTokens ?? 1024;
-    if (!Number.isInteger(defaultOutputTokens) || defaultOutputTokens < 0) {
-      throw new AutoPickerConfigError(
-        `defaultOutputTokens must be a whole number >= 0, got ${String(defaultOutputTokens)}.`,
-      );
-    }
     const fallbackOrder = fields.fallbackOrder ?? "listed";
-    if (fallbackOrder !== "listed" && fallbackOrder !== "cheapest") {
-      throw new AutoPickerConfigError(
-        `fallbackOrder must be "listed" or "cheapest", got "${String(fallbackOrder)}".`,
-      );
-    }
+    // Shapes are checked by the schema; which names exist is known only now.
     const names = new Set(this.entries.map((e) => e.name));
     for (const [task, route] of Object.entries(fields.tasks ?? {})) {
-      const models = typeof route === "object" ? route.models : [];
-      const unknown = models.filter((m) => !names.has(m));
-      if (
-        unknown.length > 0 ||
-        (typeof route === "string" && !["quality", "balanced", "cost"].includes(route))
-      ) {
+      const unknown = typeof route === "object" ? route.models.filter((m) => !names.has(m)) : [];
+      if (unknown.length > 0) {
         throw new AutoPickerConfigError(
-          `Task "${task}" routes to ${JSON.stringify(route)}; use "quality", "balanced", "cost" or { models: [...] } with names among: ${[...names].join(", ")}.`,
+          `tasks.${task} routes to unknown models ${unknown.map((m) => JSON.stringify(m)).join(", ")}; names are: ${[...names].join(", ")}.`,
         );
       }
     }
@@ -209,14 +184,14 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         fallbackOrder,
         defaultOutputTokens,
         contextStrategy,
-        quotaCooldownMs: positive(fields.quotaCooldownSeconds ?? 3600, "quotaCooldownSeconds") * 1000,
+        quotaCooldownMs: (fields.quotaCooldownSeconds ?? 3600) * 1000,
         policy: {
           maxRetries,
           maxWaitMs: maxWaitSeconds * 1000,
           backoff: {
-            baseMs: positive(fields.backoffInitialSeconds ?? 1, "backoffInitialSeconds") * 1000,
+            baseMs: (fields.backoffInitialSeconds ?? 1) * 1000,
             factor: backoffBase,
-            capMs: positive(fields.backoffMaxSeconds ?? 60, "backoffMaxSeconds") * 1000,
+            capMs: (fields.backoffMaxSeconds ?? 60) * 1000,
             jitter: fields.jitter ?? "full",
           },
         },
@@ -573,15 +548,6 @@ function withRouting(options: AutoPickerCallOptions | undefined): AutoPickerCall
   const fromMetadata = settingsFromMetadata(ensureConfig(options).metadata);
   if (Object.keys(fromMetadata).length === 0) return options;
   return { ...options, autopicker: { ...fromMetadata, ...options?.autopicker } };
-}
-
-function positive(value: number, name: string, allowZero = false): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw new AutoPickerConfigError(
-      `${name} must be a ${allowZero ? "non-negative" : "positive"} number, got ${String(value)}.`,
-    );
-  }
-  return value;
 }
 
 function usageOf(generation: ChatGeneration): UsageMetadata | undefined {

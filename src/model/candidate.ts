@@ -10,6 +10,7 @@ import type { ResolvedEntry } from "./entries";
 export class Candidate {
   private estimate: number | undefined;
   private bound: number | undefined;
+  private lower: number | undefined;
   private priced: number | null | undefined;
 
   constructor(
@@ -36,11 +37,29 @@ export class Candidate {
     return this.estimate !== undefined;
   }
 
-  /** Whether input plus output allowance fits the window; exact counting only when the bound says maybe not. */
+  /**
+   * Whether input plus output allowance fits the window. Exact counting only when neither cheap
+   * bound decides: the upper bound says "fits" for most prompts, the lower bound "cannot fit" for
+   * huge ones (a 5 MB English prompt is refused in tens of ms instead of seconds of tokenizing).
+   */
   fits(): boolean {
-    this.bound ??= this.estimator.upperBound(this.messages, { model: this.entry.modelId, tools: this.tools });
+    const options = { model: this.entry.modelId, tools: this.tools };
     const window = this.entry.contextWindow - this.outputAllowance;
-    return this.bound <= window || this.estimatedTokens <= window;
+    this.bound ??= this.estimator.upperBound(this.messages, options);
+    if (this.bound <= window) return true;
+    this.lower ??= this.estimator.lowerBound(this.messages, options);
+    if (this.lower > window) return false;
+    return this.estimatedTokens <= window;
+  }
+
+  /**
+   * Input tokens as far as they are known without tokenizing now: the exact estimate when it was
+   * computed, else the lower bound (what a "fits no window" error can report in milliseconds).
+   */
+  get knownTokens(): number {
+    if (this.estimate !== undefined) return this.estimate;
+    this.lower ??= this.estimator.lowerBound(this.messages, { model: this.entry.modelId, tools: this.tools });
+    return this.lower;
   }
 
   /** Estimated USD of this call on this model; `null` when the model has no known price. */

@@ -46,7 +46,7 @@ export class Planner {
 
     switch (settings.contextStrategy) {
       case "error":
-        throw new ContextWindowExceededError(primary.estimatedTokens + primary.outputAllowance, {
+        throw new ContextWindowExceededError(primary.knownTokens + primary.outputAllowance, {
           [primary.entry.name]: primary.entry.contextWindow,
         });
       case "truncate":
@@ -54,7 +54,7 @@ export class Planner {
       case "fallback":
         if (!candidates.some((c) => c.fits())) {
           throw new ContextWindowExceededError(
-            Math.min(...candidates.map((c) => c.estimatedTokens + c.outputAllowance)),
+            Math.min(...candidates.map((c) => c.knownTokens + c.outputAllowance)),
             Object.fromEntries(candidates.map((c) => [c.entry.name, c.entry.contextWindow])),
           );
         }

@@ -1,6 +1,8 @@
 /**
- * A scripted failure, served instead of the normal answer. Each kind is rendered the way the
- * model's real provider sends it (see the protocol modules for exact bodies and headers).
+ * A scripted failure, served instead of the normal answer (before the context check and the rate
+ * limiter, so it costs no quota). Each kind is rendered the way the model's real provider sends it
+ * (see the protocol modules for exact bodies and headers). What the real `ChatOpenAI` and
+ * `ChatGoogleGenerativeAI` make of each one is pinned down in the simulator tests.
  */
 export type SimFault =
   /** 429 for a per-minute limit. `withHeaders: false` drops retry hints (OpenAI headers, Gemini RetryInfo). */
@@ -18,12 +20,44 @@ export type SimFault =
   /** A status and non-JSON body nobody can classify. */
   | { kind: "unknown"; status?: number }
   /**
-   * Streaming: two content chunks, then the socket is destroyed. Non-streaming: half a body.
-   * Note: through `ChatGoogleGenerativeAI`, a cut Gemini stream also raises an unhandled promise
-   * rejection (`@google/generative-ai` 0.24 tees the stream and never observes one branch); that
-   * is the real client's behaviour, so tests must tolerate it.
+   * Streaming: `afterChunks` content chunks (default 2), then the socket is destroyed mid-stream
+   * (OpenAI sends its role chunk first, so the client sees `afterChunks + 1` chunks). Non-streaming:
+   * headers and half a body. Note: through `ChatGoogleGenerativeAI`, a cut Gemini stream also raises
+   * an unhandled promise rejection (`@google/generative-ai` 0.24 tees the stream and never observes
+   * one branch; see the Gemini simulator tests); that is the real client's behaviour.
    */
-  | { kind: "stream_cut" }
+  | { kind: "stream_cut"; afterChunks?: number }
+  /**
+   * HTTP 200 with no usable answer, as broken proxies and OpenAI-compatible hosts send them.
+   * `shape` (default `"no_choices"`):
+   * - `"no_choices"`: OpenAI `choices: []`, Gemini `candidates: []`; streamed, OpenAI sends only
+   *   `data: [DONE]` and Gemini one event with no candidates.
+   * - `"empty_object"`: the body (or the one streamed event) is `{}`; OpenAI streams then `[DONE]`.
+   * - `"null_message"`: OpenAI `message: null` (streamed: a role chunk and a `stop` chunk with no
+   *   content); Gemini a candidate with `finishReason: "STOP"` and no `content`.
+   */
+  | { kind: "empty_answer"; shape?: "no_choices" | "empty_object" | "null_message" }
+  /** An HTML page (content-type text/html), e.g. a proxy's login or error page. Default status 200. */
+  | { kind: "html_page"; status?: number }
+  /**
+   * A valid answer with no token usage: OpenAI sends no `usage` field (streamed: no usage chunk
+   * even when `stream_options.include_usage` asked for one); Gemini no `usageMetadata`. Counted as
+   * served in {@link SimStats}, with its tokens.
+   */
+  | { kind: "no_usage" }
+  /**
+   * The answer was stopped by the provider's content filter. OpenAI: `finish_reason:
+   * "content_filter"`; Gemini: `finishReason: "SAFETY"` with `safetyRatings` (one category
+   * `blocked`). With `partial` the first half of the answer's text comes first (streamed: as
+   * chunks); otherwise there is no content at all (OpenAI `content: null`, Gemini no `content`).
+   */
+  | { kind: "content_filter"; partial?: boolean }
+  /**
+   * The prompt itself was refused. Gemini: HTTP 200 with `promptFeedback.blockReason: "SAFETY"`
+   * and no candidates. OpenAI has no such answer; Azure OpenAI's 400 with `code: "content_filter"`
+   * (its prompt filter) is served instead.
+   */
+  | { kind: "prompt_blocked" }
   /**
    * No answer until the client aborts or the simulator stops. Note: `ChatGoogleGenerativeAI.invoke`
    * (2.3) does not pass its AbortSignal to fetch, so only streaming Gemini calls can be aborted.
@@ -46,6 +80,10 @@ export class FaultQueue {
   push(fault: SimFault, times: number): void {
     if (!Number.isInteger(times) || times < 1)
       throw new RangeError(`times must be a positive integer, got ${times}`);
+    if (fault.kind === "stream_cut" && fault.afterChunks !== undefined) {
+      if (!Number.isInteger(fault.afterChunks) || fault.afterChunks < 0)
+        throw new RangeError(`stream_cut afterChunks must be a whole number >= 0, got ${fault.afterChunks}`);
+    }
     this.queue.push({ fault, remaining: times });
   }
 

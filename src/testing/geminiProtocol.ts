@@ -1,7 +1,10 @@
 import { DEFAULT_RATE_LIMIT_RETRY_MS, type SimFault } from "./faults";
 import {
   type Answer,
+  cutPieces,
+  firstHalf,
   type HttpReply,
+  htmlPage,
   type ParsedCall,
   type ProviderProtocol,
   type ReplyContext,
@@ -9,8 +12,8 @@ import {
 } from "./protocol";
 import type { SimMessage, SimTool, SimToolChoice } from "./responder";
 import type { JsonSchema } from "./schemaSample";
+import { countTextTokens } from "./tokens";
 
-const CUT_TEXT = "Simulated partial answer that never finishes because the connection drops.";
 const QUOTA_DOCS =
   "You exceeded your current quota, please check your plan and billing details. For more information on this error, " +
   "head to: https://ai.google.dev/gemini-api/docs/rate-limits. To monitor your current usage, head to: " +
@@ -61,44 +64,7 @@ export const geminiProtocol: ProviderProtocol = {
   },
 
   success(answer, ctx): HttpReply {
-    const finishReason = answer.truncated ? "MAX_TOKENS" : "STOP";
-    const responseId = `sim-${ctx.seq}`;
-    if (!ctx.stream) {
-      const parts: unknown[] = [];
-      if (answer.content !== undefined) parts.push({ text: answer.content });
-      for (const call of answer.toolCalls) parts.push({ functionCall: { name: call.name, args: call.args } });
-      return {
-        type: "json",
-        status: 200,
-        headers: {},
-        body: {
-          candidates: [{ content: { parts, role: "model" }, finishReason, index: 0 }],
-          usageMetadata: usageMetadata(answer, answer.outputTokens),
-          modelVersion: ctx.model,
-          responseId,
-        },
-      };
-    }
-    // One event per text piece, then one for all function calls; usage is cumulative on every event,
-    // as Gemini sends it (LangChain turns it into per-chunk deltas).
-    const events: unknown[][] = splitForStreaming(answer.content ?? "").map((text) => [{ text }]);
-    if (answer.toolCalls.length > 0) {
-      events.push(answer.toolCalls.map((call) => ({ functionCall: { name: call.name, args: call.args } })));
-    }
-    if (events.length === 0) events.push([{ text: "" }]);
-    const frames = events.map((parts, i) => {
-      const last = i === events.length - 1;
-      const outputSoFar = last
-        ? answer.outputTokens
-        : Math.floor((answer.outputTokens * (i + 1)) / events.length);
-      return sseFrame({
-        candidates: [{ content: { parts, role: "model" }, index: 0, ...(last ? { finishReason } : {}) }],
-        usageMetadata: usageMetadata(answer, outputSoFar),
-        modelVersion: ctx.model,
-        responseId,
-      });
-    });
-    return { type: "sse", headers: { "content-type": "text/event-stream" }, frames };
+    return renderAnswer(answer, ctx, { finishReason: answer.truncated ? "MAX_TOKENS" : "STOP", usage: true });
   },
 
   rateLimited(rejection, ctx) {
@@ -113,8 +79,8 @@ export const geminiProtocol: ProviderProtocol = {
     });
   },
 
-  fault(fault, ctx) {
-    return renderFault(fault, ctx);
+  fault(fault, ctx, answer) {
+    return renderFault(fault, ctx, answer);
   },
 
   contextTooLong(ctx) {
@@ -136,7 +102,143 @@ export const geminiProtocol: ProviderProtocol = {
   },
 };
 
-function renderFault(fault: SimFault, ctx: ReplyContext): HttpReply {
+interface RenderOptions {
+  finishReason: string;
+  /** Send `usageMetadata`. */
+  usage: boolean;
+  /** Extra fields of the last (or only) candidate, e.g. `safetyRatings`. */
+  candidate?: Record<string, unknown>;
+  /** The text's streamed pieces. Default: `splitForStreaming(content)`. */
+  pieces?: string[];
+}
+
+/** A `GenerateContentResponse` (or its SSE events) for `answer`. */
+function renderAnswer(answer: Answer, ctx: ReplyContext, options: RenderOptions): HttpReply {
+  const { finishReason } = options;
+  const responseId = `sim-${ctx.seq}`;
+  const usage = (outputTokens: number) =>
+    options.usage ? { usageMetadata: usageMetadata(answer, outputTokens) } : {};
+  if (!ctx.stream) {
+    const parts: unknown[] = [];
+    if (answer.content !== undefined) parts.push({ text: answer.content });
+    for (const call of answer.toolCalls) parts.push({ functionCall: { name: call.name, args: call.args } });
+    return {
+      type: "json",
+      status: 200,
+      headers: {},
+      body: {
+        candidates: [
+          {
+            ...(parts.length > 0 ? { content: { parts, role: "model" } } : {}),
+            finishReason,
+            index: 0,
+            ...options.candidate,
+          },
+        ],
+        ...usage(answer.outputTokens),
+        modelVersion: ctx.model,
+        responseId,
+      },
+    };
+  }
+  // One event per text piece, then one for all function calls; usage is cumulative on every event,
+  // as Gemini sends it (LangChain turns it into per-chunk deltas).
+  const events: unknown[][] = (options.pieces ?? splitForStreaming(answer.content ?? "")).map((text) => [
+    { text },
+  ]);
+  if (answer.toolCalls.length > 0) {
+    events.push(answer.toolCalls.map((call) => ({ functionCall: { name: call.name, args: call.args } })));
+  }
+  // A filtered answer ends with an event that has no content; a normal one always has some.
+  if (events.length === 0 && options.candidate === undefined) events.push([{ text: "" }]);
+  if (options.candidate !== undefined) events.push([]);
+  const frames = events.map((parts, i) => {
+    const last = i === events.length - 1;
+    const outputSoFar = last
+      ? answer.outputTokens
+      : Math.floor((answer.outputTokens * (i + 1)) / events.length);
+    return sseFrame({
+      candidates: [
+        {
+          ...(parts.length > 0 ? { content: { parts, role: "model" } } : {}),
+          index: 0,
+          ...(last ? { finishReason, ...options.candidate } : {}),
+        },
+      ],
+      ...usage(outputSoFar),
+      modelVersion: ctx.model,
+      responseId,
+    });
+  });
+  return { type: "sse", headers: { "content-type": "text/event-stream" }, frames };
+}
+
+/** Gemini's four adjustable harm categories; `blocked` names the one that tripped the filter. */
+function safetyRatings(blocked: string): Array<Record<string, unknown>> {
+  return [
+    "HARM_CATEGORY_SEXUALLY_EXPLICIT",
+    "HARM_CATEGORY_HATE_SPEECH",
+    "HARM_CATEGORY_HARASSMENT",
+    "HARM_CATEGORY_DANGEROUS_CONTENT",
+  ].map((category) =>
+    category === blocked
+      ? { category, probability: "HIGH", blocked: true }
+      : { category, probability: "NEGLIGIBLE" },
+  );
+}
+
+/** HTTP 200 with one body (or one SSE event). */
+function okBody(body: unknown, ctx: ReplyContext): HttpReply {
+  if (!ctx.stream) return { type: "json", status: 200, headers: {}, body };
+  return { type: "sse", headers: { "content-type": "text/event-stream" }, frames: [sseFrame(body)] };
+}
+
+/** HTTP 200 that carries no answer a client can use (see the `empty_answer` fault). */
+function emptyAnswer(shape: "no_choices" | "empty_object" | "null_message", ctx: ReplyContext): HttpReply {
+  const meta = {
+    usageMetadata: { promptTokenCount: ctx.promptTokens, totalTokenCount: ctx.promptTokens },
+    modelVersion: ctx.model,
+    responseId: `sim-${ctx.seq}`,
+  };
+  switch (shape) {
+    case "no_choices":
+      return okBody({ candidates: [], ...meta }, ctx);
+    case "empty_object":
+      return okBody({}, ctx);
+    case "null_message":
+      return okBody({ candidates: [{ finishReason: "STOP", index: 0 }], ...meta }, ctx);
+  }
+}
+
+function filtered(answer: Answer, partial: boolean, ctx: ReplyContext): HttpReply {
+  const content = partial && answer.content ? firstHalf(answer.content) : undefined;
+  const cut: Answer = {
+    ...answer,
+    toolCalls: [],
+    outputTokens: content ? countTextTokens(content) : 0,
+    content,
+  };
+  return renderAnswer(cut, ctx, {
+    finishReason: "SAFETY",
+    usage: true,
+    candidate: { safetyRatings: safetyRatings("HARM_CATEGORY_DANGEROUS_CONTENT") },
+  });
+}
+
+/** The prompt was refused: no candidates at all, only `promptFeedback`. */
+function promptBlocked(ctx: ReplyContext): HttpReply {
+  return okBody(
+    {
+      promptFeedback: { blockReason: "SAFETY", safetyRatings: safetyRatings("HARM_CATEGORY_HARASSMENT") },
+      usageMetadata: { promptTokenCount: ctx.promptTokens, totalTokenCount: ctx.promptTokens },
+      modelVersion: ctx.model,
+      responseId: `sim-${ctx.seq}`,
+    },
+    ctx,
+  );
+}
+
+function renderFault(fault: SimFault, ctx: ReplyContext, answer: () => Answer): HttpReply {
   switch (fault.kind) {
     case "rate_limit":
       return quotaError({
@@ -194,7 +296,19 @@ function renderFault(fault: SimFault, ctx: ReplyContext): HttpReply {
         body: "I'm a teapot",
       };
     case "stream_cut":
-      return streamCut(ctx);
+      return streamCut(ctx, fault.afterChunks ?? 2);
+    case "empty_answer":
+      return emptyAnswer(fault.shape ?? "no_choices", ctx);
+    case "html_page":
+      return htmlPage(fault.status ?? 200);
+    case "no_usage": {
+      const full = answer();
+      return renderAnswer(full, ctx, { finishReason: full.truncated ? "MAX_TOKENS" : "STOP", usage: false });
+    }
+    case "content_filter":
+      return filtered(answer(), fault.partial ?? false, ctx);
+    case "prompt_blocked":
+      return promptBlocked(ctx);
     case "hang":
       return { type: "hang" };
   }
@@ -222,9 +336,11 @@ function serverError(status: 500 | 502 | 503 | 529): HttpReply {
   }
 }
 
-function streamCut(ctx: ReplyContext): HttpReply {
+function streamCut(ctx: ReplyContext, afterChunks: number): HttpReply {
+  // One more piece than is delivered, so the cut always falls inside the text.
+  const pieces = cutPieces(afterChunks + 1);
   const answer: Answer = {
-    content: CUT_TEXT,
+    content: pieces.join(""),
     toolCalls: [],
     truncated: false,
     forcedTool: false,
@@ -232,8 +348,8 @@ function streamCut(ctx: ReplyContext): HttpReply {
     cachedTokens: 0,
     outputTokens: 0,
   };
-  const full = geminiProtocol.success(answer, ctx);
-  if (full.type === "sse") return { ...full, cutAfter: 2 };
+  const full = renderAnswer(answer, ctx, { finishReason: "STOP", usage: true, pieces });
+  if (full.type === "sse") return { ...full, cutAfter: afterChunks };
   const body = JSON.stringify(full.type === "json" ? full.body : {});
   return {
     type: "cut",

@@ -2,7 +2,10 @@ import { DEFAULT_DAILY_QUOTA_RETRY_MS, DEFAULT_RATE_LIMIT_RETRY_MS, type SimFaul
 import { formatGoDuration } from "./goDuration";
 import {
   type Answer,
+  cutPieces,
+  firstHalf,
   type HttpReply,
+  htmlPage,
   type ParsedCall,
   type ProviderProtocol,
   type ReplyContext,
@@ -11,11 +14,10 @@ import {
 } from "./protocol";
 import type { SimMessage, SimTool, SimToolChoice } from "./responder";
 import type { JsonSchema } from "./schemaSample";
+import { countTextTokens } from "./tokens";
 
 const ORGANIZATION = "org-sim";
 const RATE_LIMIT_DOCS = "Visit https://platform.openai.com/account/rate-limits to learn more.";
-/** Text streamed before a scripted `stream_cut`. */
-const CUT_TEXT = "Simulated partial answer that never finishes because the connection drops.";
 
 /** OpenAI's Chat Completions wire format (`POST /v1/chat/completions`), as the openai SDK 6.x reads it. */
 export const openaiProtocol: ProviderProtocol = {
@@ -49,85 +51,7 @@ export const openaiProtocol: ProviderProtocol = {
   },
 
   success(answer, ctx): HttpReply {
-    const finish = answer.truncated
-      ? "length"
-      : answer.toolCalls.length > 0 && !answer.forcedTool
-        ? "tool_calls"
-        : "stop";
-    const usage = usageBody(answer);
-    const base = {
-      id: `chatcmpl-sim${ctx.seq}`,
-      created: Math.floor(ctx.now / 1000),
-      model: ctx.model,
-      service_tier: "default",
-      system_fingerprint: "fp_sim",
-    };
-    if (!ctx.stream) {
-      const toolCalls = answer.toolCalls.map((call) => ({
-        id: call.id,
-        type: "function",
-        function: { name: call.name, arguments: call.argsJson },
-      }));
-      return {
-        type: "json",
-        status: 200,
-        headers: commonHeaders(ctx),
-        body: {
-          ...base,
-          object: "chat.completion",
-          choices: [
-            {
-              index: 0,
-              message: {
-                role: "assistant",
-                content: answer.content ?? null,
-                refusal: null,
-                annotations: [],
-                ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
-              },
-              logprobs: null,
-              finish_reason: finish,
-            },
-          ],
-          usage,
-        },
-      };
-    }
-    const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
-      sseFrame({
-        ...base,
-        object: "chat.completion.chunk",
-        choices,
-        ...(ctx.includeUsage ? { usage: null } : {}),
-        ...extra,
-      });
-    const delta = (d: Record<string, unknown>, finishReason: string | null = null) => ({
-      index: 0,
-      delta: d,
-      logprobs: null,
-      finish_reason: finishReason,
-    });
-    const frames = [chunk([delta({ role: "assistant", content: "", refusal: null })])];
-    for (const piece of splitForStreaming(answer.content ?? ""))
-      frames.push(chunk([delta({ content: piece })]));
-    answer.toolCalls.forEach((call, index) => {
-      frames.push(
-        chunk([
-          delta({
-            tool_calls: [
-              { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } },
-            ],
-          }),
-        ]),
-      );
-      for (const piece of splitInHalf(call.argsJson)) {
-        frames.push(chunk([delta({ tool_calls: [{ index, function: { arguments: piece } }] })]));
-      }
-    });
-    frames.push(chunk([delta({}, finish)]));
-    if (ctx.includeUsage) frames.push(chunk([], { usage }));
-    frames.push("data: [DONE]\n\n");
-    return { type: "sse", headers: { ...commonHeaders(ctx), "content-type": "text/event-stream" }, frames };
+    return renderAnswer(answer, ctx, { finish: finishReasonOf(answer), usage: true });
   },
 
   rateLimited(rejection, ctx) {
@@ -158,8 +82,8 @@ export const openaiProtocol: ProviderProtocol = {
     );
   },
 
-  fault(fault, ctx) {
-    return renderFault(fault, ctx);
+  fault(fault, ctx, answer) {
+    return renderFault(fault, ctx, answer);
   },
 
   contextTooLong(ctx) {
@@ -192,7 +116,196 @@ export const openaiProtocol: ProviderProtocol = {
   },
 };
 
-function renderFault(fault: SimFault, ctx: ReplyContext): HttpReply {
+interface RenderOptions {
+  finish: string;
+  /** Send `usage` (non-streaming always; streaming when the client asked for it). */
+  usage: boolean;
+  /** The text's streamed pieces. Default: `splitForStreaming(content)`. */
+  pieces?: string[];
+}
+
+function finishReasonOf(answer: Answer): string {
+  if (answer.truncated) return "length";
+  return answer.toolCalls.length > 0 && !answer.forcedTool ? "tool_calls" : "stop";
+}
+
+/** A chat completion (or its SSE chunks) for `answer`. */
+function renderAnswer(answer: Answer, ctx: ReplyContext, options: RenderOptions): HttpReply {
+  const { finish } = options;
+  const usage = options.usage ? usageBody(answer) : undefined;
+  const base = completionBase(ctx);
+  if (!ctx.stream) {
+    const toolCalls = answer.toolCalls.map((call) => ({
+      id: call.id,
+      type: "function",
+      function: { name: call.name, arguments: call.argsJson },
+    }));
+    return {
+      type: "json",
+      status: 200,
+      headers: commonHeaders(ctx),
+      body: {
+        ...base,
+        object: "chat.completion",
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: "assistant",
+              content: answer.content ?? null,
+              refusal: null,
+              annotations: [],
+              ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+            },
+            logprobs: null,
+            finish_reason: finish,
+          },
+        ],
+        ...(usage ? { usage } : {}),
+      },
+    };
+  }
+  const withUsage = usage !== undefined && ctx.includeUsage;
+  const chunk = (choices: unknown[], extra: Record<string, unknown> = {}) =>
+    sseFrame({
+      ...base,
+      object: "chat.completion.chunk",
+      choices,
+      ...(withUsage ? { usage: null } : {}),
+      ...extra,
+    });
+  const frames = [chunk([delta({ role: "assistant", content: "", refusal: null })])];
+  for (const piece of options.pieces ?? splitForStreaming(answer.content ?? ""))
+    frames.push(chunk([delta({ content: piece })]));
+  answer.toolCalls.forEach((call, index) => {
+    frames.push(
+      chunk([
+        delta({
+          tool_calls: [
+            { index, id: call.id, type: "function", function: { name: call.name, arguments: "" } },
+          ],
+        }),
+      ]),
+    );
+    for (const piece of splitInHalf(call.argsJson)) {
+      frames.push(chunk([delta({ tool_calls: [{ index, function: { arguments: piece } }] })]));
+    }
+  });
+  frames.push(chunk([delta({}, finish)]));
+  if (withUsage) frames.push(chunk([], { usage }));
+  frames.push(DONE);
+  return sse(ctx, frames);
+}
+
+function delta(d: Record<string, unknown>, finishReason: string | null = null) {
+  return { index: 0, delta: d, logprobs: null, finish_reason: finishReason };
+}
+
+function completionBase(ctx: ReplyContext) {
+  return {
+    id: `chatcmpl-sim${ctx.seq}`,
+    created: Math.floor(ctx.now / 1000),
+    model: ctx.model,
+    service_tier: "default",
+    system_fingerprint: "fp_sim",
+  };
+}
+
+const DONE = "data: [DONE]\n\n";
+
+function sse(ctx: ReplyContext, frames: string[], cutAfter?: number): HttpReply {
+  return {
+    type: "sse",
+    headers: { ...commonHeaders(ctx), "content-type": "text/event-stream" },
+    frames,
+    ...(cutAfter !== undefined ? { cutAfter } : {}),
+  };
+}
+
+/** HTTP 200 that carries no answer a client can use (see the `empty_answer` fault). */
+function emptyAnswer(shape: "no_choices" | "empty_object" | "null_message", ctx: ReplyContext): HttpReply {
+  const base = completionBase(ctx);
+  const usage = usageBody({ promptTokens: ctx.promptTokens, cachedTokens: 0, outputTokens: 0 });
+  if (ctx.stream) {
+    const chunk = (choices: unknown[]) => sseFrame({ ...base, object: "chat.completion.chunk", choices });
+    switch (shape) {
+      case "no_choices":
+        return sse(ctx, [DONE]);
+      case "empty_object":
+        return sse(ctx, [sseFrame({}), DONE]);
+      case "null_message":
+        return sse(ctx, [
+          chunk([delta({ role: "assistant", content: "", refusal: null })]),
+          chunk([delta({}, "stop")]),
+          DONE,
+        ]);
+    }
+  }
+  const json = (body: unknown): HttpReply => ({
+    type: "json",
+    status: 200,
+    headers: commonHeaders(ctx),
+    body,
+  });
+  switch (shape) {
+    case "no_choices":
+      return json({ ...base, object: "chat.completion", choices: [], usage });
+    case "empty_object":
+      return json({});
+    case "null_message":
+      return json({
+        ...base,
+        object: "chat.completion",
+        choices: [{ index: 0, message: null, logprobs: null, finish_reason: "stop" }],
+        usage,
+      });
+  }
+}
+
+/** The answer cut off by the content filter: no content, or its first half. */
+function filtered(answer: Answer, partial: boolean, ctx: ReplyContext): HttpReply {
+  const content = partial && answer.content ? firstHalf(answer.content) : undefined;
+  const cut: Answer = {
+    ...answer,
+    toolCalls: [],
+    outputTokens: content ? countTextTokens(content) : 0,
+    ...(content !== undefined ? { content } : { content: undefined }),
+  };
+  return renderAnswer(cut, ctx, { finish: "content_filter", usage: true });
+}
+
+/** Azure OpenAI's prompt filter (OpenAI itself has no such answer). */
+function promptFiltered(ctx: ReplyContext): HttpReply {
+  const category = (filtered: boolean) => ({ filtered, severity: filtered ? "high" : "safe" });
+  return {
+    type: "json",
+    status: 400,
+    headers: baseHeaders(ctx),
+    body: {
+      error: {
+        message:
+          "The response was filtered due to the prompt triggering Azure OpenAI's content management policy. " +
+          "Please modify your prompt and retry. To learn more about our content filtering policies please read " +
+          "our documentation: https://go.microsoft.com/fwlink/?linkid=2198766",
+        type: null,
+        param: "prompt",
+        code: "content_filter",
+        status: 400,
+        innererror: {
+          code: "ResponsibleAIPolicyViolation",
+          content_filter_result: {
+            hate: category(false),
+            self_harm: category(false),
+            sexual: category(false),
+            violence: category(true),
+          },
+        },
+      },
+    },
+  };
+}
+
+function renderFault(fault: SimFault, ctx: ReplyContext, answer: () => Answer): HttpReply {
   switch (fault.kind) {
     case "rate_limit": {
       const ms = fault.retryAfterMs ?? DEFAULT_RATE_LIMIT_RETRY_MS;
@@ -267,7 +380,19 @@ function renderFault(fault: SimFault, ctx: ReplyContext): HttpReply {
         body: "I'm a teapot",
       };
     case "stream_cut":
-      return streamCut(ctx);
+      return streamCut(ctx, fault.afterChunks ?? 2);
+    case "empty_answer":
+      return emptyAnswer(fault.shape ?? "no_choices", ctx);
+    case "html_page":
+      return htmlPage(fault.status ?? 200);
+    case "no_usage": {
+      const full = answer();
+      return renderAnswer(full, ctx, { finish: finishReasonOf(full), usage: false });
+    }
+    case "content_filter":
+      return filtered(answer(), fault.partial ?? false, ctx);
+    case "prompt_blocked":
+      return promptFiltered(ctx);
     case "hang":
       return { type: "hang" };
   }
@@ -307,9 +432,11 @@ function serverError(status: 500 | 502 | 503 | 529, ctx: ReplyContext): HttpRepl
   }
 }
 
-function streamCut(ctx: ReplyContext): HttpReply {
+function streamCut(ctx: ReplyContext, afterChunks: number): HttpReply {
+  // One more piece than is delivered, so the cut always falls inside the text.
+  const pieces = cutPieces(afterChunks + 1);
   const answer: Answer = {
-    content: CUT_TEXT,
+    content: pieces.join(""),
     toolCalls: [],
     truncated: false,
     forcedTool: false,
@@ -317,8 +444,8 @@ function streamCut(ctx: ReplyContext): HttpReply {
     cachedTokens: 0,
     outputTokens: 0,
   };
-  const full = openaiProtocol.success(answer, ctx);
-  if (full.type === "sse") return { ...full, cutAfter: 3 }; // role chunk + two content chunks
+  const full = renderAnswer(answer, ctx, { finish: "stop", usage: true, pieces });
+  if (full.type === "sse") return { ...full, cutAfter: afterChunks + 1 }; // role chunk + content chunks
   const body = JSON.stringify(full.type === "json" ? full.body : {});
   return {
     type: "cut",
@@ -332,7 +459,7 @@ function streamCut(ctx: ReplyContext): HttpReply {
   };
 }
 
-function usageBody(answer: Answer) {
+function usageBody(answer: Pick<Answer, "promptTokens" | "cachedTokens" | "outputTokens">) {
   return {
     prompt_tokens: answer.promptTokens,
     completion_tokens: answer.outputTokens,

@@ -77,7 +77,11 @@ export interface ProviderProtocol {
   /** Parses a request body; returns an error reply for malformed input. */
   parse(body: unknown, model: string, stream: boolean, headers: Headerish): ParsedCall | HttpReply;
   success(answer: Answer, ctx: ReplyContext): HttpReply;
-  fault(fault: SimFault, ctx: ReplyContext): HttpReply;
+  /**
+   * Renders a scripted fault. `answer` builds the normal answer (calling the responder) for the
+   * faults that send one, or part of one (`no_usage`, `content_filter`).
+   */
+  fault(fault: SimFault, ctx: ReplyContext, answer: () => Answer): HttpReply;
   rateLimited(rejection: Extract<Admission, { admitted: false }>, ctx: ReplyContext): HttpReply;
   /** 400 because `ctx.promptTokens` (+ `ctx.maxTokens` on OpenAI) exceeds `ctx.contextWindow`. */
   contextTooLong(ctx: ReplyContext): HttpReply;
@@ -95,6 +99,31 @@ export function splitForStreaming(text: string, pieces = 4): string[] {
   const parts: string[] = [];
   for (let i = 0; i < words.length; i += per) parts.push(words.slice(i, i + per).join(""));
   return parts;
+}
+
+const CUT_WORDS = "Simulated partial answer that never finishes because the connection drops.".split(" ");
+
+/** `count` one-word pieces of the text a scripted `stream_cut` streams before the socket drops. */
+export function cutPieces(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${CUT_WORDS[i % CUT_WORDS.length]} `);
+}
+
+/** The first half of `text` (by words), for answers a filter cut short. */
+export function firstHalf(text: string): string {
+  const words = text.match(/\S+\s*/g) ?? [];
+  return words.slice(0, Math.ceil(words.length / 2)).join("");
+}
+
+/** A proxy's HTML page, as served with HTTP 200 by captive portals and misconfigured gateways. */
+export function htmlPage(status: number): HttpReply {
+  return {
+    type: "text",
+    status,
+    headers: { "content-type": "text/html; charset=utf-8" },
+    body:
+      "<!DOCTYPE html><html><head><title>Sign in</title></head><body><h1>Access denied</h1>" +
+      "<p>Your request was blocked by the corporate proxy.</p></body></html>",
+  };
 }
 
 /** Human label of a window as OpenAI's messages name it: "requests per min (RPM)". */

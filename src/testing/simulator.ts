@@ -7,7 +7,7 @@ import { geminiProtocol } from "./geminiProtocol";
 import { ModelLimiter } from "./modelLimiter";
 import { openaiProtocol } from "./openaiProtocol";
 import { PromptCache } from "./promptCache";
-import type { HttpReply, ParsedCall, ProviderProtocol, ReplyContext } from "./protocol";
+import type { Answer, HttpReply, ParsedCall, ProviderProtocol, ReplyContext } from "./protocol";
 import { defaultResponder, type SimProvider, type SimRequest, type SimResponder } from "./responder";
 import type { WindowSpec } from "./slidingWindow";
 import { countChatTokens, countToolTokens } from "./tokens";
@@ -64,7 +64,7 @@ export interface ProviderSimulatorOptions {
 export interface SimStats {
   /** Requests that reached a configured model (every outcome). */
   requests: number;
-  /** Successful answers. */
+  /** Successful answers (including scripted `no_usage` answers, which are whole answers). */
   served: number;
   /** 429s sent, by the rate limiter or by scripted quota faults. */
   rateLimited: number;
@@ -314,7 +314,17 @@ export class ProviderSimulator {
     if (fault) {
       stats.faults++;
       if (QUOTA_FAULTS.has(fault.kind)) stats.rateLimited++;
-      this.send(res, protocol.fault(fault, ctx()), config);
+      let built: Answer | undefined;
+      const answer = () =>
+        (built ??= buildAnswer(this.responder(request), request, 0, (i) => `call_sim${seq}_${i}`));
+      const reply = protocol.fault(fault, ctx(), answer);
+      if (fault.kind === "no_usage" && built) {
+        // A whole answer went out, only its usage report is missing: the host billed it.
+        stats.served++;
+        stats.inputTokens += built.promptTokens;
+        stats.outputTokens += built.outputTokens;
+      }
+      this.send(res, reply, config);
       return;
     }
 
