@@ -21,5 +21,13 @@ export default defineConfig({
   clean: true,
   target: "node20",
   // Peers and optional integrations stay external so users get a single copy of each.
-  external: [/^@langchain\//, /^@langfuse\//, /^@opentelemetry\//, "ioredis", "langchain", "zod"],
+  external: [
+    /^@langchain\//,
+    /^@langfuse\//,
+    /^@opentelemetry\//,
+    /^@google\//,
+    "ioredis",
+    "langchain",
+    "zod",
+  ],
 });

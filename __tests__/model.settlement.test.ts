@@ -113,6 +113,8 @@ describe("a failure after the provider answered never loses the answer", () => {
   }
 
   it("a callback handler that throws in handleLLMEnd does not lose the answer", async () => {
+    // Core logs a failing handler itself; keep the test output quiet and check that it did.
+    const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
     const llm = w.picker();
     const res = await llm.invoke("hi", {
       callbacks: [
@@ -125,6 +127,10 @@ describe("a failure after the provider answered never loses the answer", () => {
     });
     await awaitAllCallbacks();
     expect(String(res.content)).toMatch(/Simulated answer/);
+    expect(warn.mock.calls.map((c) => String(c[0]))).toEqual([
+      expect.stringMatching(/handleLLMEnd: Error: handler bug/),
+    ]);
+    warn.mockRestore();
   });
 });
 

@@ -50,6 +50,7 @@ import type {
   ServedEvent,
   WaitEvent,
 } from "./events";
+import { guardGeminiStreams } from "./geminiGuard";
 import { ModelHealth } from "./health";
 import { settingsFromMetadata } from "./ordering";
 import { type InnerCall, type RouteOutcome, Router } from "./router";
@@ -118,6 +119,8 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   private readonly onAllFailed: AutoPickerChatModelInput["onAllFailed"];
   private readonly onContentFilter: ContentFilterStrategy;
   private readonly runBudgets = new RunBudgets();
+  /** Set when a Gemini model is among the entries (see `guardGeminiStreams`). */
+  private readonly geminiGuard: Promise<void> | undefined;
 
   constructor(fields: AutoPickerChatModelInput) {
     validatePickerInput(fields);
@@ -147,6 +150,9 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     });
     this.rateLimiter = fields.rateLimiter ?? new RateLimiter({ clock: this.clock });
     for (const e of this.entries) this.rateLimiter.configure(e.name, e.limits);
+    this.geminiGuard = this.entries.some((e) => /google|gemini/i.test(e.model._llmType()))
+      ? guardGeminiStreams()
+      : undefined;
     this.recorder = new StatsRecorder(
       this.entries.map((e) => e.name),
       events,
@@ -374,7 +380,8 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     let usage: UsageMetadata | undefined;
     let sawModelName = false;
     let text = "";
-    let last: ChatGenerationChunk | undefined;
+    // The finish reason comes on one chunk, not necessarily the last (OpenAI's usage chunk follows it).
+    let filtered: string | undefined;
     let broke: unknown;
     const take = (chunk: ChatGenerationChunk) => {
       const msg = chunk.message as AIMessageChunk;
@@ -382,7 +389,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       if (msg.usage_metadata) usage = mergeUsageMetadata(usage, msg.usage_metadata);
       if (msg.response_metadata?.model_name) sawModelName = true;
       text += chunk.text;
-      last = chunk;
+      filtered ??= contentFilterReason(chunk.message, chunk.generationInfo);
       return chunk;
     };
     let settled: Settled | undefined;
@@ -411,7 +418,6 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       if (isAbort(broke, options.signal)) throw broke;
       throw new StreamInterruptedError(served.entry.name, text, { cause: broke });
     }
-    const filtered = contentFilterReason(last?.message, last?.generationInfo);
     if (filtered && this.onContentFilter === "fallback") {
       // Withheld mid-answer: too late to fall back, but never a silent truncation.
       throw new ContentFilteredError(served.entry.name, filtered);
@@ -464,6 +470,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     runManager: CallbackManagerForLLMRun | undefined,
     call: InnerCall<T>,
   ): Promise<RouteOutcome<T> | { kind: "finished"; result: ChatResult }> {
+    if (this.geminiGuard) await this.geminiGuard;
     this.events.emit("request", { primary: this.entries[0]!.name });
     const settings = options.autopicker ?? {};
     const runBudget = this.runBudgets.resolve(settings.runBudget);

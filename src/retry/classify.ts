@@ -51,7 +51,15 @@ const SPEND_PATTERNS = [
 ];
 const DAILY_PATTERNS = [/per day/i, /\(RPD\)/, /\(TPD\)/, /daily/i];
 const RATE_PATTERNS = [/rate[ _-]?limit/i, /too many requests/i, /resource[_ ]exhausted/i, /\b429\b/];
-const UNREADABLE = /^TypeError: Cannot read propert(y|ies) of (undefined|null)/;
+const UNREADABLE = [
+  /TypeError: Cannot read propert(y|ies) of (undefined|null)/,
+  /SyntaxError: /,
+  /is not valid JSON/,
+  /The model returned no content/,
+  /Failed to parse stream/,
+];
+const GEMINI_WITHHELD =
+  /(?:Finish reason|Block reason): (SAFETY|RECITATION|BLOCKLIST|PROHIBITED_CONTENT|SPII|OTHER)\b/;
 const TRANSIENT_CODES = new Set([
   "ECONNRESET",
   "ECONNREFUSED",
@@ -69,6 +77,7 @@ const TRANSIENT_NAMES = new Set([
   "FetchError",
 ]);
 const TRANSIENT_MESSAGES = [
+  /Error reading from the stream/,
   /connection error/i,
   /timed? ?out/i,
   /socket hang up/i,
@@ -82,7 +91,12 @@ const TRANSIENT_MESSAGES = [
  * Classifies an error thrown by any LangChain chat model (OpenAI, Google, Anthropic, OpenAI-compatible)
  * by status, provider code, structured details and, last, message wording.
  */
-export function classifyError(error: unknown, now: number): ClassifiedError {
+export function classifyError(
+  error: unknown,
+  now: number,
+  /** What the attempt did on the wire, when the caller knows (`requestSent: false`: nothing left). */
+  context?: { requestSent?: boolean },
+): ClassifiedError {
   const message = redact(describe(error));
   if (isAutoPickerError(error)) {
     // Our own configuration errors say what to fix; another model would not fix them.
@@ -137,12 +151,23 @@ export function classifyError(error: unknown, now: number): ClassifiedError {
   if (status === 408 || status === 409 || status === 425 || (status !== undefined && status >= 500)) {
     return { kind: "transient", status, message };
   }
+  // Azure OpenAI refuses a prompt its filter blocks with a 400 `content_filter`: another model may answer.
+  if (status === 400 && code === "content_filter")
+    return { kind: "content_filter", reason: "content_filter", message };
   if (status === 400 || status === 405 || status === 413 || status === 422) {
     return { kind: "bad_request", status, message };
   }
-  // A client choking on what came back (a proxy's HTML page, `message: null`): nobody understands it.
-  if (status === undefined && (name === "SyntaxError" || UNREADABLE.test(message))) {
-    return { kind: "malformed_response", message };
+  if (status === undefined) {
+    // Gemini's SDK says an answer was withheld in its "no content" error: another model may answer.
+    const withheld = GEMINI_WITHHELD.exec(message);
+    if (withheld) return { kind: "content_filter", reason: withheld[1]!, message };
+    // A client choking on what came back (a proxy's HTML page, `message: null`, no candidates).
+    if (name === "SyntaxError" || name === "EmptyContentError" || UNREADABLE.some((p) => p.test(message))) {
+      return { kind: "malformed_response", message };
+    }
+    // Thrown by the client before it sent anything (a content block it refuses): the same model
+    // would refuse it again; another may accept it. Only evidence from the wire can tell.
+    if (context?.requestSent === false && isPlainError(error)) return { kind: "client_rejected", message };
   }
   const sysCode = systemCode(error);
   if (
@@ -182,4 +207,27 @@ function systemCode(error: unknown): string | undefined {
     e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/**
+ * An `Error` of the base class with nothing attached: how clients reject input they will not send
+ * (ChatOpenAI: "URL file blocks ... must be formatted as a data URL"; Gemini: "Unknown content
+ * type"). Transport and provider errors have their own classes, a status, a code or a cause.
+ */
+function isPlainError(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const e = error as {
+    constructor?: { name?: string };
+    name?: unknown;
+    status?: unknown;
+    code?: unknown;
+    cause?: unknown;
+  };
+  return (
+    e.constructor?.name === "Error" &&
+    e.name === "Error" &&
+    e.status === undefined &&
+    e.code === undefined &&
+    e.cause === undefined
+  );
 }
