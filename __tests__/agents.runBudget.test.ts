@@ -197,13 +197,19 @@ describe("runBudgetMiddleware with createAgent", () => {
 
   it("bad options are typed errors naming the field", () => {
     expect(() => runBudgetMiddleware({ maxUsd: -1 })).toThrow(AutoPickerConfigError);
-    expect(() => runBudgetMiddleware({ maxUsd: Number.NaN })).toThrow(/maxUsd must be a number >= 0/);
-    expect(() => runBudgetMiddleware({ maxModelCalls: 2.5 })).toThrow(/maxModelCalls must be a whole number/);
+    expect(() => runBudgetMiddleware({ maxUsd: Number.NaN })).toThrow(
+      "runBudgetMiddleware maxUsd must be a finite number of dollars >= 0, got NaN.",
+    );
+    expect(() => runBudgetMiddleware({ maxModelCalls: 2.5 })).toThrow(
+      "runBudgetMiddleware maxModelCalls must be a whole number of model calls >= 0, got 2.5.",
+    );
     expect(() => runBudgetMiddleware({ maxUsd: 1, onExhausted: "stop" as never })).toThrow(
-      /onExhausted must be "finish", "downgrade" or "throw", got "stop"/,
+      /onExhausted must be one of "finish", "downgrade", "throw", got "stop"/,
     );
     expect(() => runBudgetMiddleware({})).toThrow(/needs at least one of maxUsd, maxTokens, maxModelCalls/);
-    expect(() => runBudgetMiddleware({ maxUSD: 1 } as never)).toThrow(/maxUSD is not an option/);
+    expect(() => runBudgetMiddleware({ maxUSD: 1 } as never)).toThrow(
+      /maxUSD: unknown option \(did you mean maxUsd\?\)/,
+    );
   });
 });
 

@@ -2,10 +2,11 @@
  * Every input a user writes for `autopicker simulate` — the config (from code or a JSON file) and
  * the flags — is checked before anything runs, and a mistake names where it is and what to write.
  */
+
+import { editDistance, didYouMean as suggest } from "../src/config/messages";
 import { AutoPickerConfigError } from "../src/errors";
 import { type SimulationConfig, simulate } from "../src/simulate";
 import { type CliIo, runCli } from "../src/simulate/cliMain";
-import { editDistance, suggest } from "../src/simulate/issues";
 import { parseConfig } from "../src/simulate/schema";
 
 const ok: SimulationConfig = {

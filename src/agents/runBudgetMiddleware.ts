@@ -79,9 +79,8 @@ function asPicker(model: unknown): { isAutoPicker: true } | undefined {
  * global daily/monthly budgets and the run's envelope both apply to every call.
  */
 export function runBudgetMiddleware(options: RunBudgetMiddlewareOptions) {
+  validateRunBudgetOptions(options, "runBudgetMiddleware");
   const { exposeToModel = false, defaultOutputTokens = 1024, ...limits } = options;
-  validateRunBudgetOptions({ ...limits, exposeToModel }, "runBudgetMiddleware");
-  new RunBudget(limits); // validates once, at construction
   const estimator = new TokenEstimator();
   const prices = new PriceBook();
 

@@ -42,37 +42,46 @@ export function formatValue(value: unknown): string {
   return typeof name === "string" && name !== "Object" && name !== "" ? `a ${name}` : "an object";
 }
 
-/** Levenshtein distance, for "did you mean". */
+/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions: `maxWiat`), for "did you mean". */
 export function editDistance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
   for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
     for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
     }
   }
-  return row[b.length]!;
+  return d[a.length]![b.length]!;
 }
 
 /**
- * The known name closest to `name` (case-insensitive edit distance at most a third of its length,
- * at least 2), or `undefined` when nothing is close.
+ * The known name closest to `name`, if it is plausibly a typo of it: the same word in another case
+ * or separator style (`max_wait_seconds`), one a prefix of the other (`maxWait`), or within a small
+ * edit distance (a third of its length, at least 1). `undefined` when nothing is close.
  */
 export function didYouMean(name: string, known: readonly string[]): string | undefined {
-  const limit = Math.max(2, Math.floor(name.length / 3));
-  let best: string | undefined;
-  let bestDistance = Number.POSITIVE_INFINITY;
+  const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
+  const w = norm(name);
+  if (w === "") return undefined;
+  let best: { candidate: string; score: number } | undefined;
   for (const candidate of known) {
-    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
+    const c = norm(candidate);
+    let score: number;
+    if (c === w) score = 0;
+    else if (w.length >= 4 && (c.startsWith(w) || w.startsWith(c))) score = 1;
+    else {
+      const d = editDistance(w, c);
+      if (d > Math.max(1, Math.floor(Math.max(w.length, c.length) / 3))) continue;
+      score = 1 + d;
     }
+    if (!best || score < best.score) best = { candidate, score };
   }
-  return bestDistance <= limit ? best : undefined;
+  return best?.candidate;
 }
 
 /** The value at `path` inside `input`, for "got ..." (undefined when the path leaves the input). */

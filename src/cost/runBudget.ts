@@ -1,3 +1,5 @@
+import { parseOrThrow } from "../config/messages";
+import { finiteNumber, flag, oneOf, strictOptions, wholeNumber } from "../config/schemas";
 import { AutoPickerConfigError, RunBudgetExceededError } from "../errors";
 
 /** What happens when the next model call of a run cannot fit its budget. */
@@ -50,39 +52,28 @@ export interface RunBudgetShortfall {
   remaining: number;
 }
 
-/** Checks the run-budget options; throws `AutoPickerConfigError` naming the field. */
-export function validateRunBudgetOptions(options: unknown, path = "runBudget"): RunBudgetOptions {
-  if (typeof options !== "object" || options === null || Array.isArray(options)) {
-    throw new AutoPickerConfigError(`${path} must be an object like { maxUsd: 0.5, maxModelCalls: 40 }.`);
-  }
-  const o = options as Record<string, unknown>;
-  const known = ["maxUsd", "maxTokens", "maxModelCalls", "onExhausted", "exposeToModel"];
-  for (const key of Object.keys(o)) {
-    if (!known.includes(key)) {
-      throw new AutoPickerConfigError(`${path}.${key} is not an option; use ${known.join(", ")}.`);
-    }
-  }
-  const limit = (key: "maxUsd" | "maxTokens" | "maxModelCalls", whole: boolean) => {
-    const v = o[key];
-    if (v === undefined) return;
-    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (whole && !Number.isInteger(v))) {
-      throw new AutoPickerConfigError(
-        `${path}.${key} must be a ${whole ? "whole " : ""}number >= 0, got ${typeof v === "string" ? `"${v}"` : String(v)}.`,
-      );
-    }
-  };
-  limit("maxUsd", false);
-  limit("maxTokens", true);
-  limit("maxModelCalls", true);
+const runBudgetShape = {
+  maxUsd: finiteNumber({ min: 0 }, "dollars").optional(),
+  maxTokens: wholeNumber(0, "tokens").optional(),
+  maxModelCalls: wholeNumber(0, "model calls").optional(),
+  onExhausted: oneOf(["finish", "downgrade", "throw"]).optional(),
+  exposeToModel: flag().optional(),
+  defaultOutputTokens: wholeNumber(0, "tokens").optional(),
+};
+
+/** Checks run-budget options (the same layer as every other option); throws `AutoPickerConfigError` naming the field. */
+export function validateRunBudgetOptions(options: unknown, subject = "runBudget"): RunBudgetOptions {
+  const o = parseOrThrow(
+    strictOptions(runBudgetShape, { must: "must be an object like { maxUsd: 0.5, maxModelCalls: 40 }" }),
+    options,
+    {
+      subject,
+    },
+  );
   if (o.maxUsd === undefined && o.maxTokens === undefined && o.maxModelCalls === undefined) {
-    throw new AutoPickerConfigError(`${path} needs at least one of maxUsd, maxTokens, maxModelCalls.`);
+    throw new AutoPickerConfigError(`${subject} needs at least one of maxUsd, maxTokens, maxModelCalls.`);
   }
-  if (o.onExhausted !== undefined && !["finish", "downgrade", "throw"].includes(o.onExhausted as string)) {
-    throw new AutoPickerConfigError(
-      `${path}.onExhausted must be "finish", "downgrade" or "throw", got ${JSON.stringify(o.onExhausted)}.`,
-    );
-  }
-  return o as RunBudgetOptions;
+  return o;
 }
 
 /**

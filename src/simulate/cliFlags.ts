@@ -5,8 +5,9 @@
  */
 import { parseArgs } from "node:util";
 import type * as z from "zod";
+import { didYouMean as suggest } from "../config/messages";
 import { AutoPickerConfigError } from "../errors";
-import { joinProblems, suggest } from "./issues";
+import { joinProblems } from "./issues";
 import { PRESET_NAMES, rules, TIERS } from "./schema";
 import type { Arrivals, LatencySpec, PresetName, SimulatedModel, SimulationConfig } from "./types";
 

@@ -1,20 +1,11 @@
 /**
  * Turning zod issues into messages a user can act on: the option's path, what it must be, what it
- * got, and for a misspelt key or value the closest known one. Local to `simulate/` for now; it has
- * no simulate-specific knowledge, so it can be swapped for a shared config helper as a whole.
+ * got, and for a misspelt key or value the closest known one (the suggestion and the path come from
+ * the shared `config/` layer). The simulate config reports every problem of a file at once.
  */
 import * as z from "zod";
+import { formatPath, didYouMean as suggest } from "../config/messages";
 import { AutoPickerConfigError } from "../errors";
-
-/** `["compare", 1, "settings", "maxWaitSeconds"]` -> `compare[1].settings.maxWaitSeconds`. */
-export function formatPath(path: readonly PropertyKey[]): string {
-  let out = "";
-  for (const key of path) {
-    if (typeof key === "number") out += `[${key}]`;
-    else out += out ? `.${String(key)}` : String(key);
-  }
-  return out;
-}
 
 /** A value as it should appear in a message: strings quoted, objects as short JSON. */
 export function show(value: unknown): string {
@@ -23,48 +14,6 @@ export function show(value: unknown): string {
   if (value === undefined) return "nothing";
   const json = JSON.stringify(value);
   return json.length > 40 ? `${json.slice(0, 37)}...` : json;
-}
-
-/**
- * The known word closest to `word`, if it is close enough to be a typo: the same word in another
- * case or separator style (`max_wait_seconds`), one a prefix of the other (`maxWait`), or within a
- * small edit distance (`maxWiatSeconds`). `undefined` when nothing is plausible.
- */
-export function suggest(word: string, known: readonly string[]): string | undefined {
-  const norm = (s: string) => s.toLowerCase().replace(/[-_\s]/g, "");
-  const w = norm(word);
-  if (w === "") return undefined;
-  let best: { candidate: string; score: number } | undefined;
-  for (const candidate of known) {
-    const c = norm(candidate);
-    let score: number;
-    if (c === w) score = 0;
-    else if (w.length >= 4 && (c.startsWith(w) || w.startsWith(c))) score = 1;
-    else {
-      const d = editDistance(w, c);
-      if (d > Math.max(1, Math.floor(Math.max(w.length, c.length) / 3))) continue;
-      score = 1 + d;
-    }
-    if (!best || score < best.score) best = { candidate, score };
-  }
-  return best?.candidate;
-}
-
-/** Optimal-string-alignment distance (Levenshtein plus adjacent transpositions). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-        v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
 }
 
 /** ` (did you mean "x"?)` or `""`. */
