@@ -1,8 +1,9 @@
 /**
  * The limiter's properties, run on RedisRateLimitStore (client clock = the virtual clock), plus a
- * differential test: random operation sequences, including calendar windows, provider-header
- * phantoms, retry-hint blocks and status reads, must get the same answers from Redis as from
- * MemoryRateLimitStore.
+ * differential test: random operation sequences, including calendar windows, arrival margins,
+ * send-time confirms, evidence stamps, provider-header phantoms and releases, records, retry-hint
+ * blocks and status reads, must get the same answers from Redis as from MemoryRateLimitStore.
+ * `DIFF_RUNS=20000` runs it long.
  */
 import fc from "fast-check";
 import type { Redis } from "ioredis";
@@ -15,7 +16,7 @@ import {
 import { RedisRateLimitStore } from "../src/redis";
 import { VirtualClock } from "../src/testing/virtualClock";
 import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
-import { confirmProperties, limiterProperties } from "./support/limiterProperties";
+import { arrivalProperties, confirmProperties, limiterProperties } from "./support/limiterProperties";
 
 describeRedis("RedisRateLimitStore", () => {
   let client: Redis;
@@ -43,15 +44,19 @@ describeRedis("RedisRateLimitStore", () => {
   // The same properties and run counts as on the memory store (a run takes a few ms on loopback).
   limiterProperties("RedisRateLimitStore", (clock) => makeStore(clock));
   confirmProperties("RedisRateLimitStore", () => makeStore(new VirtualClock({ autoAdvance: false })));
+  arrivalProperties("RedisRateLimitStore", (clock) => makeStore(clock));
 
   describe("differential against MemoryRateLimitStore", () => {
     type Op =
       | { t: "advance"; ms: number }
-      | { t: "reserve"; tokens: number; maxWaitMs: number }
+      | { t: "reserve"; tokens: number; maxWaitMs: number; margin: number }
       | { t: "commit"; pick: number; actual?: number; at: number }
       | { t: "cancel"; pick: number }
-      | { t: "confirm"; pick: number }
+      | { t: "confirm"; pick: number; margin: number; provisional: boolean }
+      | { t: "stamp"; pick: number; offset: number }
       | { t: "constrain"; win: number; remaining: number; resetMs: number }
+      | { t: "release"; win: number; amount: number; atMs: number; sentBeforeMs: number }
+      | { t: "record"; entries: Array<{ offset: number; tokens: number }> }
       | { t: "block"; ms: number }
       | { t: "status" };
 
@@ -77,6 +82,7 @@ describeRedis("RedisRateLimitStore", () => {
             fc.constant(1e12),
             fc.constant(Number.POSITIVE_INFINITY),
           ),
+          margin: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 })),
         }),
       },
       {
@@ -93,7 +99,47 @@ describeRedis("RedisRateLimitStore", () => {
       },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), pick: fc.nat() }) },
       // Send time of an open booking (often late, or early, against its booked start).
-      { weight: 3, arbitrary: fc.record({ t: fc.constant("confirm" as const), pick: fc.nat() }) },
+      {
+        weight: 3,
+        arbitrary: fc.record({
+          t: fc.constant("confirm" as const),
+          pick: fc.nat(),
+          margin: fc.integer({ min: 0, max: 1500 }),
+          provisional: fc.boolean(),
+        }),
+      },
+      // Evidence of arrival: earlier or later than where the booking stands.
+      {
+        weight: 2,
+        arbitrary: fc.record({
+          t: fc.constant("stamp" as const),
+          pick: fc.nat(),
+          offset: fc.integer({ min: -70_000, max: 5000 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          t: fc.constant("release" as const),
+          win: fc.integer({ min: 0, max: 3 }),
+          amount: fc.oneof(fc.integer({ min: 1, max: 700 }), fc.constant(Number.POSITIVE_INFINITY)),
+          atMs: fc.integer({ min: -10, max: 90_000 }),
+          sentBeforeMs: fc.integer({ min: -70_000, max: 3000 }),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          t: fc.constant("record" as const),
+          entries: fc.array(
+            fc.record({
+              offset: fc.integer({ min: -70_000, max: 2000 }),
+              tokens: fc.integer({ min: 0, max: 300 }),
+            }),
+            { maxLength: 4 },
+          ),
+        }),
+      },
       {
         weight: 1,
         arbitrary: fc.record({
@@ -151,7 +197,14 @@ describeRedis("RedisRateLimitStore", () => {
         const id = open[("pick" in op ? op.pick : 0) % Math.max(1, open.length)];
         for (const store of stores) {
           if (op.t === "reserve") {
-            answers.push(await store.reserve({ ...target, tokens: op.tokens, maxWaitMs: op.maxWaitMs }));
+            answers.push(
+              await store.reserve({
+                ...target,
+                tokens: op.tokens,
+                maxWaitMs: op.maxWaitMs,
+                arrivalMarginMs: op.margin,
+              }),
+            );
           } else if (op.t === "commit" && id !== undefined) {
             const req =
               op.actual === undefined
@@ -161,7 +214,30 @@ describeRedis("RedisRateLimitStore", () => {
           } else if (op.t === "cancel" && id !== undefined) {
             answers.push(await store.cancel({ ...target, entryId: id }));
           } else if (op.t === "confirm" && id !== undefined) {
-            answers.push(await store.confirm!({ ...target, entryId: id }));
+            answers.push(
+              await store.confirm!({
+                ...target,
+                entryId: id,
+                arrivalMarginMs: op.margin,
+                provisional: op.provisional,
+              }),
+            );
+          } else if (op.t === "stamp" && id !== undefined) {
+            answers.push(await store.stamp!({ ...target, entryId: id, at: now + op.offset }));
+          } else if (op.t === "release") {
+            answers.push(
+              await store.release!({
+                key: "m",
+                window: windows[op.win]!,
+                at: now + op.atMs,
+                amount: op.amount,
+                sentBefore: now + op.sentBeforeMs,
+                now,
+              }),
+            );
+          } else if (op.t === "record") {
+            const entries = op.entries.map((e) => ({ at: now + e.offset, tokens: e.tokens }));
+            answers.push(await store.record!({ ...target, entries }));
           } else if (op.t === "constrain") {
             const window = windows[op.win]!;
             answers.push(
@@ -193,26 +269,62 @@ describeRedis("RedisRateLimitStore", () => {
       expect(finals[1]).toEqual(finals[0]);
     }
 
-    it("answers every operation exactly as the memory store does", async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.record({
-            rpm: fc.integer({ min: 1, max: 8 }),
-            tpm: fc.integer({ min: 20, max: 1500 }),
-            rpd: fc.integer({ min: 1, max: 15 }),
-            shortMs: fc.integer({ min: 50, max: 5000 }),
-          }),
-          fc.array(opArb, { maxLength: 150, size: "large" }),
-          async (l, ops) => {
-            const clock = new VirtualClock({ autoAdvance: false });
-            await replay(
-              [new MemoryRateLimitStore({ staleBookingMs: 3_600_000 }), makeStore(clock, 3_600_000)],
-              l,
-              ops,
-            );
-          },
-        ),
-        { numRuns: 150 },
+    it(
+      "answers every operation exactly as the memory store does",
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.record({
+              rpm: fc.integer({ min: 1, max: 8 }),
+              tpm: fc.integer({ min: 20, max: 1500 }),
+              rpd: fc.integer({ min: 1, max: 15 }),
+              shortMs: fc.integer({ min: 50, max: 5000 }),
+            }),
+            fc.array(opArb, { maxLength: 150, size: "large" }),
+            async (l, ops) => {
+              const clock = new VirtualClock({ autoAdvance: false });
+              await replay(
+                [new MemoryRateLimitStore({ staleBookingMs: 3_600_000 }), makeStore(clock, 3_600_000)],
+                l,
+                ops,
+              );
+            },
+          ),
+          { numRuns: Number(process.env.DIFF_RUNS ?? 150) },
+        );
+      },
+      30_000 + Number(process.env.DIFF_RUNS ?? 0) * 50,
+    );
+
+    it("a booking confirmed late is forgotten by its booked start in both stores (the old counterexample)", async () => {
+      // Found with DIFF_RUNS=20000 before send-time stamps kept the booked start: Redis' confirm
+      // moved the booking's queue score to the send time, so a commit between booked start + 1 h
+      // and send time + 1 h re-stamped it in Redis while the memory store had forgotten it.
+      const clock = new VirtualClock({ autoAdvance: false });
+      const ops: Op[] = [
+        ...Array.from({ length: 3 }, () => ({
+          t: "reserve" as const,
+          tokens: 0,
+          maxWaitMs: Number.POSITIVE_INFINITY,
+          margin: 0,
+        })),
+        { t: "advance", ms: 154_412_508 },
+        { t: "reserve", tokens: 0, maxWaitMs: Number.POSITIVE_INFINITY, margin: 0 },
+        { t: "commit", pick: 0, at: 0 },
+        { t: "advance", ms: 18_944 },
+        { t: "commit", pick: 0, at: 0 },
+        { t: "advance", ms: 25_508_613 },
+        { t: "commit", pick: 0, at: 0 },
+        { t: "advance", ms: 29_281 },
+        { t: "confirm", pick: 0, margin: 0, provisional: false },
+        { t: "advance", ms: 30_655 },
+        { t: "reserve", tokens: 0, maxWaitMs: 0, margin: 0 },
+        { t: "commit", pick: 0, at: 0 },
+      ];
+      await replay(
+        [new MemoryRateLimitStore({ staleBookingMs: 3_600_000 }), makeStore(clock, 3_600_000)],
+        { rpm: 1, tpm: 20, rpd: 1, shortMs: 50 },
+        ops,
       );
     });
   });

@@ -6,8 +6,6 @@ import { resolveMaxOutputTokens, truncateToFit } from "../context";
 import type { AlertMonitor } from "../cost";
 import { type AttemptRecord, ContextWindowExceededError } from "../errors";
 import type { RateLimiter, ReservationTicket, ReserveDecision } from "../limits";
-import { withHeaderSink } from "../limits";
-import { parseRateLimitHeaders } from "../limits/headers";
 import { classifyError } from "../retry/classify";
 import { decideAfterError, type FallbackReason, newCounters, type RetryPolicy } from "../retry/policy";
 import type { BudgetGate } from "./budgetGate";
@@ -272,11 +270,9 @@ export class Router {
 
       stats.attempt(entry.name);
       try {
+        // Stamps the slot from evidence of when the request really left, and learns its headers.
         const result = await clock.busy(
-          withHeaderSink(
-            (headers) => void this.learnHeaders(entry.name, headers),
-            () => raceAbort(call(entry, c.messages, signal), signal),
-          ),
+          limiter.send(ticket, () => raceAbort(call(entry, c.messages, signal), signal)),
         );
         if (permit.probe) this.d.shared.closeCircuit(entry.name);
         health.breaker.onSuccess();
@@ -384,14 +380,6 @@ export class Router {
       await runManager?.handleCustomEvent(RATE_LIMIT_WAIT, { model, wait_ms: Math.round(waitMs), cause });
     } catch (error) {
       this.d.logger.debug?.(`rate_limit_wait handler failed: ${String(error)}`);
-    }
-  }
-
-  private async learnHeaders(model: string, headers: Headers): Promise<void> {
-    try {
-      await this.d.limiter.learn(model, parseRateLimitHeaders(headers, { now: this.d.clock.now() }));
-    } catch (error) {
-      this.d.logger.debug?.(`could not learn rate-limit headers for ${model}: ${String(error)}`);
     }
   }
 
