@@ -102,22 +102,34 @@ describe("stamping from evidence", () => {
 });
 
 describe("the transit allowance is learned", () => {
-  it("narrows to what responses bound, widens after a 429 the log did not predict, eases back when headers agree", async () => {
+  it("narrows to what responses bound while remaining-* headers agree, widens after a 429 the log did not predict", async () => {
     const { clock, limiter } = setup({ marginMs: 40, learn: true });
     limiter.configure("m", { windows: [{ unit: "requests", limit: 100, intervalMs: 60_000 }] });
     expect(limiter.arrivalMargin("m")).toBe(40);
-    // Four answers whose first byte came 12 ms after the send, 10 of them the server's own.
-    for (let i = 0; i < 4; i++) {
-      await call(limiter, clock, { answerMs: 12, headers: { "openai-processing-ms": "10" } });
-    }
-    expect(limiter.arrivalMargin("m")).toBe(Math.ceil(2 * 1.25) + 1);
-    // A 429 although the local log had room: the allowance was too small (or the bounds lied).
+    // Answers whose first byte came 12 ms after the send, 10 of them the server's own: a bound
+    // alone does not narrow anything.
+    const quick = { answerMs: 12, headers: { "openai-processing-ms": "10" } };
+    for (let i = 0; i < 4; i++) await call(limiter, clock, quick);
+    expect(limiter.arrivalMargin("m")).toBe(40);
+    // The same answers with the provider's count agreeing with the local log: narrowed.
+    const agreeing = (used: number) => ({
+      ...quick,
+      headers: {
+        ...quick.headers,
+        "x-ratelimit-limit-requests": "100",
+        "x-ratelimit-remaining-requests": String(100 - used),
+      },
+    });
+    for (let i = 5; i <= 8; i++) await call(limiter, clock, agreeing(i));
+    expect(limiter.arrivalMargin("m")).toBe(Math.ceil(2 * 1.5) + 2);
+    // A 429 although the local log had room: back to the base, doubled.
     await call(limiter, clock, { status: 429 });
     expect(limiter.arrivalMargin("m")).toBe(80);
-    // The provider's remaining count agrees with the log: ease back.
-    await call(limiter, clock, {
-      headers: { "x-ratelimit-limit-requests": "100", "x-ratelimit-remaining-requests": "94" },
-    });
+    // Agreeing headers ease it back.
+    await call(limiter, clock, agreeing(10));
+    expect(limiter.arrivalMargin("m")).toBe(64);
+    // The provider counts more than the log: no narrowing (and a phantom holds the difference).
+    await call(limiter, clock, agreeing(20));
     expect(limiter.arrivalMargin("m")).toBe(64);
   });
 });

@@ -339,13 +339,14 @@ export function confirmProperties(label: string, makeStore: ConfirmStoreFactory,
       expect(await confirm(store, w, 1000, c.entryId)).toEqual({ ok: false, retryAt: 1100 });
       expect(await confirm(store, w, 1100, c.entryId)).toEqual({ ok: true });
       expect(await confirm(store, w, 1100, d.entryId)).toEqual({ ok: true });
-      // Unknown and closed bookings pass; a retry-hint block answers its end.
-      expect(await confirm(store, w, 1100, "999")).toEqual({ ok: true });
+      // A booking the store does not know (expired, lost in a restart) is never passed unchecked;
+      // a retry-hint block answers its end.
+      expect(await confirm(store, w, 1100, "999")).toEqual({ ok: false, retryAt: 1100, lost: true });
       const e = await book(store, w, 1100);
       await store.block({ key: KEY, until: 5000 });
       expect(await confirm(store, w, e.startAt, e.entryId)).toEqual({ ok: false, retryAt: 5000 });
       await store.cancel({ key: KEY, windows: w, now: 1100, entryId: e.entryId });
-      expect(await confirm(store, w, 1100, e.entryId)).toEqual({ ok: true });
+      expect(await confirm(store, w, 1100, e.entryId)).toEqual({ ok: false, retryAt: 1100, lost: true });
     });
 
     it("property: whatever the send lags, stamped send times never exceed the limit in any window", async () => {

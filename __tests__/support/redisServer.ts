@@ -33,8 +33,26 @@ if (!redisServerBinary) {
   );
 }
 
-/** `describe`, or `describe.skip` when there is no redis-server binary outside CI. */
-export const describeRedisServer: jest.Describe = redisServerBinary ? describe : describe.skip;
+/**
+ * `describe`, or `describe.skip` when there is no redis-server binary outside CI. (Undefined
+ * outside jest: the benchmarks import this module for {@link PrivateRedis}.)
+ */
+export const describeRedisServer: jest.Describe = (
+  typeof describe === "function" ? (redisServerBinary ? describe : describe.skip) : undefined
+) as jest.Describe;
+
+let debugFlag: boolean | undefined;
+
+/** Whether this redis-server knows `--enable-debug-command` (7.0+; older ones allow DEBUG anyway). */
+function supportsDebugFlag(): boolean {
+  if (debugFlag === undefined) {
+    const version = redisServerBinary
+      ? execFileSync(redisServerBinary, ["--version"], { encoding: "utf8", timeout: 3000 })
+      : "";
+    debugFlag = Number(/v=(\d+)/.exec(version)?.[1] ?? "0") >= 7;
+  }
+  return debugFlag;
+}
 
 /** One private redis-server. `stop()` shuts it down; `start()` again on the same port restarts it. */
 export class PrivateRedis {
@@ -70,6 +88,8 @@ export class PrivateRedis {
         "",
         "--appendonly",
         "no",
+        // DEBUG SLEEP pauses the server in the outage tests (Redis 7 refuses DEBUG by default).
+        ...(supportsDebugFlag() ? ["--enable-debug-command", "yes"] : []),
         ...this.extraArgs,
       ],
       { stdio: "ignore" },

@@ -150,7 +150,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
   async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
     const st = this.keys.get(req.key);
     const b = st?.open.get(req.entryId);
-    if (!st || !b || b.sent) return { ok: true };
+    if (!st || !b) return { ok: false, retryAt: req.now, lost: true };
+    if (b.sent) return { ok: true };
     if (st.blockedUntil > req.now) return { ok: false, retryAt: st.blockedUntil };
     this.prune(st, req.windows, req.now);
     // Only what was really sent counts: bookings not yet confirmed check themselves later.

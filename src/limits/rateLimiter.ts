@@ -9,7 +9,7 @@ import {
   windowSpecs,
 } from "./dimensions";
 import { parseRateLimitHeaders } from "./headers";
-import { MemoryRateLimitStore } from "./memoryStore";
+import { MemoryRateLimitStore, RETRY_HINT_DIMENSION } from "./memoryStore";
 import { collectEvidence, type EvidenceObserver, SendEvidence } from "./sendEvidence";
 import type { RateLimitStore, StoreConfirmResult, StoreTarget } from "./store";
 import { TransitMargin } from "./transitMargin";
@@ -70,6 +70,8 @@ interface ModelEntry {
   margins: Map<string, TransitMargin>;
   /** The endpoint the model's calls went to last. */
   origin: string;
+  /** The latest retry-hint block set through this limiter. */
+  blockedUntil: number;
 }
 
 /** A ticket as this limiter issues it: the public fields plus where its slot stands. */
@@ -102,6 +104,8 @@ class Ticket implements ReservationTicket {
  */
 export class RateLimiter {
   private readonly store: RateLimitStore;
+  /** The store is this limiter's own in-process one: nobody else books or blocks in it. */
+  private readonly ownStore: boolean;
   private readonly clock: Clock;
   private readonly models = new Map<string, ModelEntry>();
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
@@ -121,6 +125,7 @@ export class RateLimiter {
       }
     }
     this.store = options.store ?? new MemoryRateLimitStore();
+    this.ownStore = options.store === undefined;
     this.clock = options.clock ?? systemClock;
     const margin = options.arrivalMarginMs ?? defaultArrivalMargin;
     if (typeof margin === "number" && !(Number.isFinite(margin) && margin >= 0)) {
@@ -150,6 +155,7 @@ export class RateLimiter {
       base: 0,
       margins: prev?.margins ?? new Map(),
       origin: prev?.origin ?? "",
+      blockedUntil: prev?.blockedUntil ?? 0,
     });
   }
 
@@ -166,6 +172,15 @@ export class RateLimiter {
     const maxWaitMs = Math.max(0, options.maxWaitMs);
     const target = this.target(model);
     const booked = target.windows.length > 0;
+    if (!booked && this.ownStore) {
+      // Nothing to book: without windows a booking only waits for a retry hint, and every hint
+      // in this store came through this limiter.
+      const start = Math.max(target.now, this.entry(model).blockedUntil);
+      const waitMs = start - target.now;
+      if (waitMs > maxWaitMs) return { kind: "wait_too_long", waitMs, dimension: RETRY_HINT_DIMENSION };
+      const ticket = new Ticket(model, this.idPrefix + ":", tokens, start, start, false);
+      return { kind: "granted", waitMs, startAt: start, ticket };
+    }
     const arrivalMarginMs = booked ? this.marginFor(model) : 0;
     const r = await this.store.reserve({ ...target, tokens, maxWaitMs, arrivalMarginMs });
     if (r.kind !== "granted") return r;
@@ -221,6 +236,7 @@ export class RateLimiter {
         }
       }
       const late = await this.confirmAtSend(model, d.ticket as Ticket, began, options);
+      if (late === "lost") continue; // the store forgot the booking: queue again
       if (late) return late;
       return { ...d, waitMs: this.clock.now() - began };
     }
@@ -249,8 +265,8 @@ export class RateLimiter {
     try {
       return await collectEvidence(evidence, fn);
     } finally {
-      // No request was seen on the wire: the decision instant stands (and stops being provisional).
-      if (own?.provisional && evidence.sentAt === undefined) {
+      // No request was seen written out: the decision instant stands (and stops being provisional).
+      if (own?.provisional) {
         this.restamp(evidence, own, own.at);
         if (evidence.pending) await evidence.pending;
       }
@@ -267,9 +283,9 @@ export class RateLimiter {
     ticket: Ticket,
     began: number,
     options: { maxWaitMs: number; signal?: AbortSignal },
-  ): Promise<ReserveDecision | undefined> {
+  ): Promise<ReserveDecision | "lost" | undefined> {
     const entryId = this.entryId(ticket);
-    if (!this.store.confirm || entryId === undefined) return undefined;
+    if (!this.store.confirm || !entryId) return undefined;
     for (;;) {
       let r: StoreConfirmResult;
       const target = this.target(model);
@@ -288,6 +304,7 @@ export class RateLimiter {
         ticket.provisional = provisional;
         return undefined;
       }
+      if (r.lost) return "lost";
       const now = this.clock.now();
       if (r.retryAt - began > options.maxWaitMs) {
         await this.cancel(ticket);
@@ -310,7 +327,7 @@ export class RateLimiter {
   async commit(ticket: ReservationTicket, actualTokens?: number): Promise<void> {
     const actual = actualTokens === undefined ? undefined : checkTokens(actualTokens);
     const entryId = this.entryId(ticket);
-    if (entryId === undefined) return;
+    if (!entryId) return;
     await this.store.commit({
       ...this.target(ticket.model),
       entryId,
@@ -321,7 +338,7 @@ export class RateLimiter {
   /** The call was never sent (aborted while waiting): give its slot back entirely. */
   async cancel(ticket: ReservationTicket): Promise<void> {
     const entryId = this.entryId(ticket);
-    if (entryId === undefined) return;
+    if (!entryId) return;
     await this.store.cancel({ ...this.target(ticket.model), entryId });
   }
 
@@ -423,7 +440,9 @@ export class RateLimiter {
   /** A provider's retry hint: nothing for `model` starts before `untilMs` (epoch ms). */
   async blockUntil(model: string, untilMs: number): Promise<void> {
     if (!Number.isFinite(untilMs)) return;
-    this.entry(model).blockEpoch++;
+    const entry = this.entry(model);
+    entry.blockEpoch++;
+    entry.blockedUntil = Math.max(entry.blockedUntil, untilMs);
     await this.store.block({ key: model, until: untilMs });
   }
 
@@ -481,8 +500,8 @@ export class RateLimiter {
   private onSent(ev: SendEvidence): void {
     const t = ev.ticket as Ticket;
     if (ev.origin !== undefined) this.entry(t.model).origin = ev.origin;
-    if (!t.booked || !this.store.stamp || ev.sentAt === undefined) return;
-    const at = ev.sentAt + this.marginFor(t.model, ev.origin);
+    if (!t.booked || !this.store.stamp || ev.writtenAt === undefined) return;
+    const at = ev.writtenAt + this.marginFor(t.model, ev.origin);
     // Only later: the decision-time stamp already stands, and moving earlier needs a hard bound.
     // A provisional booking is stamped in any case: it is on the wire now.
     if (at > t.at + STAMP_SLACK_MS) this.restamp(ev, t, at);
@@ -494,7 +513,7 @@ export class RateLimiter {
     if (first && ev.sentAt !== undefined && ev.respondedAt !== undefined) {
       // The provider had the request before its first byte came back, minus its own time.
       const upper = ev.respondedAt - (ev.processingMs ?? 0);
-      this.learner(t.model, ev.origin)?.bound(upper - ev.sentAt);
+      this.learner(t.model, ev.origin)?.bound(upper - (ev.writtenAt ?? ev.sentAt));
       const cap = Math.max(ev.sentAt, upper);
       if (t.booked && this.store.stamp && cap < t.at - STAMP_SLACK_MS) this.restamp(ev, t, cap);
     }
@@ -527,7 +546,7 @@ export class RateLimiter {
     t.provisional = false;
     const entryId = this.entryId(t);
     const stamp = this.store.stamp?.bind(this.store);
-    if (entryId === undefined || !stamp) return;
+    if (!entryId || !stamp) return;
     chain(ev, () => this.clock.busy(stamp({ ...this.target(t.model), entryId, at })));
   }
 
@@ -575,6 +594,7 @@ export class RateLimiter {
         base: 0,
         margins: new Map(),
         origin: "",
+        blockedUntil: 0,
       };
       this.models.set(model, e);
     }

@@ -7,7 +7,10 @@
  *   sets around the base fetch, else through AsyncLocalStorage, which is right at `create` because
  *   it fires synchronously inside `fetch()`, and wrong in every later channel);
  * - `undici:client:sendHeaders`: the request's first byte is about to be written to the socket, the
- *   lower bound of its arrival (`bodySent` is not: it can fire after the server has the request);
+ *   lower bound of its arrival;
+ * - `undici:request:bodySent`: its last byte was written. Not a lower bound (it can fire after the
+ *   server has the request) but the instant the slot is stamped from: a busy event loop can write
+ *   the body long after the headers, and a provider counts a request once it has read it;
  * - `undici:request:headers`: the response's status and headers, the upper bound of the arrival
  *   (minus `openai-processing-ms`, the server's own time) and the rate-limit headers of every
  *   client, Gemini and a plain `ChatOpenAI` included.
@@ -23,7 +26,7 @@ import type { HeaderSource } from "./headers";
 
 /** Receives what a {@link SendEvidence} learns (the rate limiter implements it). @internal */
 export interface EvidenceObserver {
-  /** The call's first request was sent, at `evidence.sentAt`. */
+  /** The call's first request was written out, at `evidence.writtenAt`. */
   onSent(evidence: SendEvidence): void;
   /** A response's headers arrived (`first`: the call's first response). */
   onResponse(evidence: SendEvidence, first: boolean): void;
@@ -39,6 +42,8 @@ export class SendEvidence {
   requests = 0;
   /** When the first request was written to the socket (or, without undici, handed to fetch). */
   sentAt: number | undefined = undefined;
+  /** When the first request's last byte was written (undici), else `sentAt`. */
+  writtenAt: number | undefined = undefined;
   /** How `sentAt` was observed: `"socket"` (undici), `"fetch"` (the fetch wrapper) or `"caller"`. */
   sentBy: "socket" | "fetch" | "caller" | undefined = undefined;
   /** The origin the first request went to (`https://api.openai.com`). */
@@ -76,11 +81,13 @@ export class SendEvidence {
   }
 
   /**
-   * Reports a send that the channels cannot see (a custom transport). `at` defaults to now on the
-   * limiter's clock. Only the first send of a call counts for its timing.
+   * Reports a send that the channels cannot see (a custom transport): the request was written
+   * out at `at` (default now on the limiter's clock). Only the first send of a call counts.
    */
   recordSent(at?: number, origin?: string): void {
-    this.noteSent(at ?? this.now(), "caller", origin);
+    const t = at ?? this.now();
+    this.noteSent(t, "caller", origin);
+    this.noteWritten(t);
   }
 
   /** Reports a response that the channels cannot see (a custom transport). */
@@ -88,12 +95,18 @@ export class SendEvidence {
     this.noteResponse(at ?? this.now(), status, headers);
   }
 
-  /** @internal */
+  /** @internal The first byte went out. */
   noteSent(at: number, by: "socket" | "fetch" | "caller", origin?: string): void {
     if (this.closed || this.sentAt !== undefined) return;
     this.sentAt = at;
     this.sentBy = by;
     if (origin !== undefined && this.origin === undefined) this.origin = origin;
+  }
+
+  /** @internal The last byte went out. */
+  noteWritten(at: number): void {
+    if (this.closed || this.writtenAt !== undefined || this.sentAt === undefined) return;
+    this.writtenAt = at;
     this.observer?.onSent(this);
   }
 
@@ -212,6 +225,12 @@ function onSendHeaders(message: unknown): void {
   if (ev?.clock) ev.noteSent(ev.clock.now(), "socket");
 }
 
+function onBodySent(message: unknown): void {
+  const request = (message as { request?: object }).request;
+  const ev = request && byRequest.get(request);
+  if (ev?.clock) ev.noteWritten(ev.clock.now());
+}
+
 function onHeaders(message: unknown): void {
   const { request, response } = message as {
     request?: object;
@@ -242,6 +261,7 @@ function ensureSubscribed(): void {
   // The top-level subscribe keeps the channel alive (a Channel object alone can be collected).
   subscribe("undici:request:create", guarded(onCreate));
   subscribe("undici:client:sendHeaders", guarded(onSendHeaders));
+  subscribe("undici:request:bodySent", guarded(onBodySent));
   subscribe("undici:request:headers", guarded(onHeaders));
 }
 
@@ -295,6 +315,7 @@ export async function fetchWithEvidence(
     // Not seen on the wire: fetch's own call and resolution (at the response headers) bound it.
     evidence.requests++;
     evidence.noteSent(calledAt, "fetch", originOf(input));
+    evidence.noteWritten(calledAt);
     evidence.noteResponse(
       evidence.clock ? evidence.clock.now() : Date.now(),
       response.status,

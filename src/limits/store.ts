@@ -197,8 +197,12 @@ export interface StoreConfirmRequest extends StoreTarget {
   provisional?: boolean;
 }
 
-/** `ok`: stamped at `now` (+ margin), send it. Otherwise sleep until `retryAt` and confirm again. */
-export type StoreConfirmResult = { ok: true } | { ok: false; retryAt: number };
+/**
+ * `ok`: stamped at `now` (+ margin), send it. Otherwise sleep until `retryAt` and confirm again,
+ * or, `lost`, the store no longer knows the booking (it expired, or the store lost its data in a
+ * restart): book again, never send it unchecked.
+ */
+export type StoreConfirmResult = { ok: true } | { ok: false; retryAt: number; lost?: true };
 
 /** What one booking costs on a window of the given unit. */
 export function costOn(unit: LimitUnit, tokens: number): number {

@@ -303,7 +303,8 @@ end
 -- themselves when they are.
 local function confirm()
   local b = booking(req.id)
-  if not b or b.sent then return { 'ok' } end
+  if not b then return { 'lost' } end
+  if b.sent then return { 'ok' } end
   local blk = blocked()
   if blk > now then return { 'retry', fmt(blk) } end
   pruneAll()

@@ -117,6 +117,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       pv: req.provisional === true ? 1 : 0,
     });
     // A server-time `retryAt` maps into the caller's clock late by at most the round trip.
+    if (reply[0] === "lost") return { ok: false, retryAt: req.now, lost: true };
     return reply[0] === "retry" ? { ok: false, retryAt: toCaller(num(reply[1] ?? "")) } : { ok: true };
   }
 

@@ -70,8 +70,10 @@ export function resolveShare(options: ResilienceOptions): number {
 interface Sent {
   at: number;
   tokens: number;
-  /** Copied to the other store already (seeded locally, or recorded into Redis). */
-  handed: boolean;
+  /** Copied into the local store (an outage began while it counted). */
+  seeded: boolean;
+  /** Copied into Redis by a hand-over (it may have been lost there in a restart, or never seen). */
+  recorded: boolean;
 }
 
 /** What this process remembers of one key. */
@@ -104,9 +106,12 @@ const MAX_SENT = 50_000;
  *   in the last window, so one window never holds a Redis share plus a full local share;
  * - a call Redis had booked that is confirmed during the outage re-books in the local share (and
  *   waits there if the share is used up), instead of going out on top of it;
- * - when Redis answers again, the calls sent locally in the last window are recorded into Redis
- *   before anything else, and local bookings still queued re-book in Redis when they are due, so
- *   fresh Redis grants never overlap them.
+ * - when Redis answers again, a hand-over period follows (the longest window plus one retry
+ *   interval): this process keeps to its local share while every call it sends is recorded into
+ *   Redis, the calls it sent locally in the last window first. Replicas notice the recovery at
+ *   different moments; by the time any of them books on Redis alone, Redis holds what the whole
+ *   fleet sent, so fresh Redis grants never overlap local ones. Local bookings still queued then
+ *   re-book in Redis when they are due.
  */
 export class ResilientRateLimitStore implements RateLimitStore {
   private readonly shared: RateLimitStore;
@@ -114,21 +119,25 @@ export class ResilientRateLimitStore implements RateLimitStore {
   private readonly share: number;
   private readonly mode: OnRedisUnavailable;
   private readonly outage: OutageTracker;
+  private readonly retryIntervalMs: number;
   /** Bookings moved to the other store: the id in the ticket -> the id it has now. */
   private readonly moved = new Map<string, string>();
   /** Tokens of every open booking, by the id in the ticket (a move re-books them). */
   private readonly tokens = new Map<string, number>();
   private readonly keys = new Map<string, KeyMemory>();
+  /** Until this instant (the callers' clock) Redis only records: see the class comment. */
+  private handoverUntil = Number.NEGATIVE_INFINITY;
 
   constructor(options: ResilientRateLimitStoreOptions) {
     this.shared = options.store;
     this.local = options.local ?? new MemoryRateLimitStore();
     this.share = resolveShare(options);
     this.mode = options.onUnavailable ?? "fail-open";
+    this.retryIntervalMs = options.retryIntervalMs ?? 1000;
     this.outage = new OutageTracker(
       "Rate limits",
       options.logger ?? defaultFaultLogger,
-      options.retryIntervalMs ?? 1000,
+      this.retryIntervalMs,
     );
   }
 
@@ -150,18 +159,22 @@ export class ResilientRateLimitStore implements RateLimitStore {
   }
 
   /**
-   * Confirms with the store that holds the booking. A Redis booking confirmed while Redis is
-   * unavailable re-books in the local share and waits there if that is used up (fail-closed:
-   * rejects); a local booking confirmed once Redis answers again re-books in Redis.
+   * Confirms with the store that holds the booking. A Redis booking due while Redis is unavailable
+   * (or during the hand-over) re-books in the local share and waits there if that is used up
+   * (fail-closed: rejects); a local booking due once Redis is back re-books in Redis.
    */
   async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
     const original = req.entryId;
     const current = this.moved.get(original) ?? original;
     const via = current.slice(0, 2);
     const inner = current.slice(2);
+    const confirm = this.shared.confirm?.bind(this.shared);
+    if (via !== "l:" && via !== "r:") return { ok: false, retryAt: req.now, lost: true };
+    if (via === "r:" && !confirm) return { ok: true };
+    const toShared = confirm !== undefined && (await this.sharedNow(req));
     let result: StoreConfirmResult;
     if (via === "l:") {
-      if (!this.outage.isDown && this.shared.confirm && this.tokens.has(original)) {
+      if (toShared && this.tokens.has(original)) {
         const back = await this.moveToShared(req, original, inner);
         if (back) return back;
         return this.confirm(req);
@@ -169,28 +182,25 @@ export class ResilientRateLimitStore implements RateLimitStore {
       result = this.local.confirm
         ? await this.local.confirm({ ...req, entryId: inner, windows: this.scaled(req.windows) })
         : { ok: true };
-    } else if (via === "r:") {
-      const confirm = this.shared.confirm?.bind(this.shared);
-      if (!confirm) return { ok: true };
+    } else {
       let answered: StoreConfirmResult | undefined;
-      if (this.outage.shouldTry()) {
+      if (toShared) {
         try {
           await this.handOver(req);
-          answered = await confirm({ ...req, entryId: inner });
+          answered = await confirm!({ ...req, entryId: inner });
           this.outage.succeeded();
         } catch (err) {
           this.outage.failed(err, this.fallbackText());
           if (this.mode === "fail-closed") throw unavailable(err);
         }
-      } else if (this.mode === "fail-closed") {
-        throw new RedisUnavailableError("Rate-limit store unavailable (fail-closed).");
       }
       if (!answered) return this.moveToLocal(req, original, inner);
       result = answered;
-    } else {
-      return { ok: true };
     }
-    if (result.ok) this.remember(req, current, original, req.now + (req.arrivalMarginMs ?? 0));
+    if (result.ok) {
+      this.remember(req, current, original, req.now + (req.arrivalMarginMs ?? 0));
+      if (via === "l:") await this.recordShared(req);
+    }
     return result;
   }
 
@@ -229,9 +239,11 @@ export class ResilientRateLimitStore implements RateLimitStore {
     return shared ?? local ?? undefined;
   }
 
+  /**
+   * Redis only. The provider's "room at T" is room for the whole fleet: each replica's local share
+   * taking it as its own would let N calls into one slot.
+   */
   async release(req: StoreReleaseRequest): Promise<void> {
-    const [window] = this.scaled([req.window]);
-    await this.local.release?.({ ...req, window: window! });
     const release = this.shared.release?.bind(this.shared);
     if (release) await this.bestEffort(() => release(req));
   }
@@ -269,7 +281,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
     shared: () => Promise<T>,
     local: () => Promise<T>,
   ): Promise<{ value: T; via: "r" | "l" }> {
-    if (this.outage.shouldTry()) {
+    if (await this.sharedNow(target)) {
       try {
         await this.handOver(target);
         const value = await shared();
@@ -279,33 +291,67 @@ export class ResilientRateLimitStore implements RateLimitStore {
         this.outage.failed(err, this.fallbackText());
         if (this.mode === "fail-closed") throw unavailable(err);
       }
-    } else if (this.mode === "fail-closed") {
-      throw new RedisUnavailableError("Rate-limit store unavailable (fail-closed).");
     }
     await this.seedLocal(target);
     return { value: await local(), via: "l" };
   }
 
   /**
-   * Redis answers again (or this is a probe): before anything is granted there, record the calls
-   * this process sent on its local share in the last window, and give up the Redis bookings that
-   * moved to the local share. Throws when Redis fails (the outage goes on).
+   * Whether an operation goes to Redis now. During an outage one caller per retry interval probes
+   * (recording this key's local sends); the probe that succeeds starts the hand-over, during which
+   * operations stay local. Fail-closed refuses while Redis is down.
    */
-  private async handOver(target: StoreTarget): Promise<void> {
+  private async sharedNow(target: StoreTarget): Promise<boolean> {
+    if (this.outage.isDown) {
+      if (this.outage.shouldTry()) {
+        try {
+          await this.handOver(target, true);
+          this.outage.succeeded();
+          if (this.mode === "fail-open") {
+            const horizon = this.memory(target.key, target.windows).horizonMs;
+            this.handoverUntil = target.now + horizon + this.retryIntervalMs;
+          }
+        } catch (err) {
+          this.outage.failed(err, this.fallbackText());
+        }
+      }
+      if (this.outage.isDown) {
+        if (this.mode === "fail-closed") {
+          throw new RedisUnavailableError("Rate-limit store unavailable (fail-closed).");
+        }
+        return false;
+      }
+    }
+    return target.now >= this.handoverUntil;
+  }
+
+  /**
+   * Before anything is granted by Redis after an outage: record the calls this process sent on
+   * its local share in the last window, and give up the Redis bookings that moved to the local
+   * share. `probe`: read Redis even when there is nothing to record. Throws when Redis fails.
+   */
+  private async handOver(target: StoreTarget, probe = false): Promise<void> {
     const mem = this.keys.get(target.key);
-    if (!mem?.localSince) return;
+    if (!mem?.localSince) {
+      if (probe) await this.shared.status(target);
+      return;
+    }
     const entries: Array<{ at: number; tokens: number }> = [];
     const handed: Sent[] = [];
-    for (const [id, s] of this.live(mem, target.now)) {
-      if (id.startsWith("l:") && !s.handed) {
+    // Local sends, and Redis sends of the last window too: a restarted Redis lost them (a paused
+    // one counts them twice until they leave, the safe side).
+    for (const s of this.live(mem, target.now).values()) {
+      if (!s.recorded) {
         entries.push({ at: s.at, tokens: s.tokens });
         handed.push(s);
       }
     }
     if (entries.length > 0 && this.shared.record) {
       await this.shared.record({ ...target, entries });
+    } else if (probe) {
+      await this.shared.status(target);
     }
-    for (const s of handed) s.handed = true;
+    for (const s of handed) s.recorded = true;
     mem.localSince = false;
     const orphans = mem.orphans.splice(0);
     for (const o of orphans) {
@@ -316,6 +362,14 @@ export class ResilientRateLimitStore implements RateLimitStore {
     }
   }
 
+  /** During the hand-over, a call sent on the local share is recorded into Redis as it goes. */
+  private async recordShared(target: StoreTarget): Promise<void> {
+    if (!this.shared.record || this.outage.isDown || target.now >= this.handoverUntil) return;
+    // The hand-over records every send of the window not in Redis yet: this one included.
+    this.memory(target.key, target.windows).localSince = true;
+    await this.bestEffort(() => this.handOver(target));
+  }
+
   /** The first local booking of a key in an outage: the local share starts from what this process sent through Redis. */
   private async seedLocal(target: StoreTarget): Promise<void> {
     const mem = this.memory(target.key, target.windows);
@@ -323,9 +377,9 @@ export class ResilientRateLimitStore implements RateLimitStore {
     mem.localSince = true;
     const entries: Array<{ at: number; tokens: number }> = [];
     for (const [id, s] of this.live(mem, target.now)) {
-      if (id.startsWith("r:") && !s.handed) {
+      if (id.startsWith("r:") && !s.seeded) {
         entries.push({ at: s.at, tokens: s.tokens });
-        s.handed = true;
+        s.seeded = true;
       }
     }
     if (entries.length > 0 && this.local.record) {
@@ -340,7 +394,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
     inner: string,
   ): Promise<StoreConfirmResult> {
     const tokens = this.tokens.get(original);
-    if (tokens === undefined) return { ok: true }; // not ours to move (unknown booking)
+    if (tokens === undefined) return { ok: false, retryAt: req.now, lost: true }; // not booked here
     await this.seedLocal(req);
     const windows = this.scaled(req.windows);
     const r = await this.local.reserve({
@@ -426,7 +480,9 @@ export class ResilientRateLimitStore implements RateLimitStore {
   private remember(target: StoreTarget, current: string, original: string, at: number): void {
     const tokens = this.tokens.get(original) ?? 0;
     const mem = this.memory(target.key, target.windows);
-    mem.sent.set(current, { at, tokens, handed: false });
+    // A local send is in the local store; a hand-over records every send of the window in Redis.
+    const sent: Sent = { at, tokens, seeded: current.startsWith("l:"), recorded: false };
+    mem.sent.set(current, sent);
     if (mem.sent.size > MAX_SENT) mem.sent.delete(mem.sent.keys().next().value!);
   }
 
