@@ -14,6 +14,10 @@ import {
 } from "../../src/limits";
 import { VirtualClock } from "../../src/testing/virtualClock";
 
+/** `PROPERTY_RUNS=n` multiplies every run count here by n (long local runs). */
+const SCALE = Number(process.env.PROPERTY_RUNS ?? 1);
+const runsOf = (n: number) => Math.max(1, Math.round(n * SCALE));
+
 /** Builds a fresh, empty store for one property run (staleBookingMs must be infinite). */
 export type StoreFactory = (clock: VirtualClock) => RateLimitStore | Promise<RateLimitStore>;
 
@@ -231,20 +235,24 @@ export function limiterProperties(
     it("refunds only: every window holds at most its limit (booked and actually sent); starts are exact and FIFO", async () => {
       await fc.assert(
         fc.asyncProperty(
-          limitsArb.chain((l) => fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120 }))),
+          limitsArb.chain((l) =>
+            fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120, size: "medium" })),
+          ),
           ([l, ops]) => run(l, ops, false, makeStore),
         ),
-        { numRuns: runs.sequential },
+        { numRuns: runsOf(runs.sequential) },
       );
     });
 
     it("debts (actual above estimate): later bookings absorb the debt; starts stay exact and FIFO", async () => {
       await fc.assert(
         fc.asyncProperty(
-          limitsArb.chain((l) => fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120 }))),
+          limitsArb.chain((l) =>
+            fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120, size: "medium" })),
+          ),
           ([l, ops]) => run(l, ops, true, makeStore),
         ),
-        { numRuns: runs.sequential },
+        { numRuns: runsOf(runs.sequential) },
       );
     });
   });
@@ -254,7 +262,7 @@ export function limiterProperties(
       await fc.assert(
         fc.asyncProperty(
           limitsArb,
-          fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 60 }),
+          fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 60, size: "medium" }),
           async (l, costs) => {
             const clock = new VirtualClock({ autoAdvance: false });
             const limiter = new RateLimiter({ arrivalMarginMs: 0, clock, store: await makeStore(clock) });
@@ -288,7 +296,7 @@ export function limiterProperties(
             });
           },
         ),
-        { numRuns: runs.burst },
+        { numRuns: runsOf(runs.burst) },
       );
     });
   });
@@ -374,7 +382,7 @@ export function confirmProperties(label: string, makeStore: ConfirmStoreFactory,
             }
           },
         ),
-        { numRuns },
+        { numRuns: runsOf(numRuns) },
       );
     });
   });
@@ -470,10 +478,12 @@ export function arrivalProperties(label: string, makeStore: ArrivalStoreFactory,
 
     it("whatever the send lags, transits (up to the allowance) and answer times, arrivals stay within the limit", async () => {
       await fc.assert(
-        fc.asyncProperty(limitsArb, fc.array(callArb, { minLength: 1, maxLength: 25 }), (l, calls) =>
-          run(l, calls, false, undefined),
+        fc.asyncProperty(
+          limitsArb,
+          fc.array(callArb, { minLength: 1, maxLength: 25, size: "medium" }),
+          (l, calls) => run(l, calls, false, undefined),
         ),
-        { numRuns },
+        { numRuns: runsOf(numRuns) },
       );
     });
 
@@ -481,11 +491,11 @@ export function arrivalProperties(label: string, makeStore: ArrivalStoreFactory,
       await fc.assert(
         fc.asyncProperty(
           limitsArb,
-          fc.array(callArb, { minLength: 1, maxLength: 25 }),
+          fc.array(callArb, { minLength: 1, maxLength: 25, size: "medium" }),
           fc.double({ min: 0, max: 1, noNaN: true }),
           (l, calls, f) => run(l, calls, true, Math.floor(f * l.marginMs)),
         ),
-        { numRuns },
+        { numRuns: runsOf(numRuns) },
       );
     });
   });
