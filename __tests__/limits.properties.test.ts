@@ -1,5 +1,5 @@
 import { MemoryRateLimitStore } from "../src/limits";
-import { confirmProperties, limiterProperties } from "./support/limiterProperties";
+import { arrivalProperties, confirmProperties, limiterProperties } from "./support/limiterProperties";
 
 // The same properties run against RedisRateLimitStore in redis.properties.test.ts.
 limiterProperties(
@@ -7,6 +7,10 @@ limiterProperties(
   () => new MemoryRateLimitStore({ staleBookingMs: Number.POSITIVE_INFINITY }),
 );
 confirmProperties(
+  "MemoryRateLimitStore",
+  () => new MemoryRateLimitStore({ staleBookingMs: Number.POSITIVE_INFINITY }),
+);
+arrivalProperties(
   "MemoryRateLimitStore",
   () => new MemoryRateLimitStore({ staleBookingMs: Number.POSITIVE_INFINITY }),
 );

@@ -114,13 +114,14 @@ describe("RateLimiter.configure", () => {
 });
 
 describe("RateLimiter.commit and cancel", () => {
-  it("re-stamps a call at response time, so the next slot opens a window after the response", async () => {
+  it("leaves the slot where it stands when the answer comes back: no re-stamp at response time", async () => {
     const { limiter, clock } = setup();
     limiter.configure("m", { requestsPerMinute: 1 });
-    const a = granted(await limiter.reserve("m", { tokens: 0 }, { maxWaitMs: 0 }));
+    const a = granted(await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 0 }));
+    // A 5-second answer: the provider counted the request when it arrived, not when it finished.
     await clock.advance(5000);
     await limiter.commit(a.ticket);
-    expect(granted(await limiter.reserve("m", { tokens: 0 }, { maxWaitMs: 1e9 })).startAt).toBe(T0 + 65_000);
+    expect(granted(await limiter.reserve("m", { tokens: 0 }, { maxWaitMs: 1e9 })).startAt).toBe(T0 + 60_000);
   });
 
   it("refunds tokens when the actual use is below the estimate, and carries a debt above it", async () => {
@@ -217,7 +218,7 @@ describe("RateLimiter.learn", () => {
   it("books a phantom so local room never exceeds the provider's remaining, held until its reset", async () => {
     const { limiter } = setup();
     limiter.configure("m", { requestsPerMinute: 10 });
-    for (let i = 0; i < 2; i++) granted(await limiter.reserve("m", { tokens: 0 }, { maxWaitMs: 0 }));
+    for (let i = 0; i < 2; i++) granted(await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 0 }));
     // The provider has counted 7 (ours plus some we do not know about): 3 left, full again in 30 s.
     await limiter.learn("m", { limitRequests: 10, remainingRequests: 3, resetRequestsMs: 30_000 });
     await limiter.learn("m", { limitRequests: 10, remainingRequests: 3, resetRequestsMs: 30_000 });
@@ -275,9 +276,24 @@ describe("RateLimiter.acquire", () => {
   it("sleeps until the slot in virtual time and reports the total wait", async () => {
     const { limiter } = setup(true);
     limiter.configure("m", { requestsPerMinute: 1 });
-    await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 0 });
+    const first = granted(await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 0 }));
+    await limiter.send(first.ticket, async () => undefined);
     const d = granted(await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 120_000 }));
     expect(d.waitMs).toBe(60_000);
+  });
+
+  it("a slot acquired but not yet sent counts as leaving now, until send() or commit() settles it", async () => {
+    const { limiter, clock } = setup(true);
+    limiter.configure("m", { requestsPerMinute: 1 });
+    const first = granted(await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 0 }));
+    // Nobody has seen its request leave: 90 s later it still holds the window from "now".
+    await clock.sleep(90_000);
+    expect(await limiter.reserve("m", { tokens: 0 }, { maxWaitMs: 0 })).toMatchObject({
+      kind: "wait_too_long",
+    });
+    await limiter.commit(first.ticket);
+    const d = granted(await limiter.reserve("m", { tokens: 0 }, { maxWaitMs: 1e9 }));
+    expect(d.startAt).toBe(T0 + 150_000);
   });
 
   it("refunds the slot and rethrows when aborted while waiting", async () => {

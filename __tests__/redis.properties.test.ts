@@ -1,21 +1,16 @@
 /**
  * The limiter's properties, run on RedisRateLimitStore (client clock = the virtual clock), plus a
- * differential test: random operation sequences, including calendar windows, provider-header
- * phantoms, retry-hint blocks and status reads, must get the same answers from Redis as from
- * MemoryRateLimitStore.
+ * differential test: random operation sequences, including calendar windows, arrival margins,
+ * send-time confirms, evidence stamps, provider-header phantoms and releases, records, retry-hint
+ * blocks and status reads, must get the same answers from Redis as from MemoryRateLimitStore.
+ * `DIFF_RUNS=20000` runs it long.
  */
-import fc from "fast-check";
 import type { Redis } from "ioredis";
-import {
-  MemoryRateLimitStore,
-  type RateLimitStore,
-  type StoreReserveResult,
-  type WindowSpec,
-} from "../src/limits";
 import { RedisRateLimitStore } from "../src/redis";
 import { VirtualClock } from "../src/testing/virtualClock";
+import { rateLimitDifferential } from "./redis.storeProperties";
 import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
-import { confirmProperties, limiterProperties } from "./support/limiterProperties";
+import { arrivalProperties, confirmProperties, limiterProperties } from "./support/limiterProperties";
 
 describeRedis("RedisRateLimitStore", () => {
   let client: Redis;
@@ -43,177 +38,7 @@ describeRedis("RedisRateLimitStore", () => {
   // The same properties and run counts as on the memory store (a run takes a few ms on loopback).
   limiterProperties("RedisRateLimitStore", (clock) => makeStore(clock));
   confirmProperties("RedisRateLimitStore", () => makeStore(new VirtualClock({ autoAdvance: false })));
+  arrivalProperties("RedisRateLimitStore", (clock) => makeStore(clock));
 
-  describe("differential against MemoryRateLimitStore", () => {
-    type Op =
-      | { t: "advance"; ms: number }
-      | { t: "reserve"; tokens: number; maxWaitMs: number }
-      | { t: "commit"; pick: number; actual?: number; at: number }
-      | { t: "cancel"; pick: number }
-      | { t: "confirm"; pick: number }
-      | { t: "constrain"; win: number; remaining: number; resetMs: number }
-      | { t: "block"; ms: number }
-      | { t: "status" };
-
-    const opArb: fc.Arbitrary<Op> = fc.oneof(
-      {
-        weight: 3,
-        arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 20_000 }) }),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.record({
-          t: fc.constant("advance" as const),
-          ms: fc.integer({ min: 0, max: 30 * 3_600_000 }),
-        }),
-      },
-      {
-        weight: 6,
-        arbitrary: fc.record({
-          t: fc.constant("reserve" as const),
-          tokens: fc.integer({ min: 0, max: 600 }),
-          maxWaitMs: fc.oneof(
-            fc.integer({ min: 0, max: 200_000 }),
-            fc.constant(1e12),
-            fc.constant(Number.POSITIVE_INFINITY),
-          ),
-        }),
-      },
-      {
-        weight: 3,
-        arbitrary: fc.record(
-          {
-            t: fc.constant("commit" as const),
-            pick: fc.nat(),
-            actual: fc.integer({ min: 0, max: 600 }),
-            at: fc.integer({ min: 0, max: 1 }),
-          },
-          { requiredKeys: ["t", "pick", "at"] },
-        ),
-      },
-      { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), pick: fc.nat() }) },
-      // Send time of an open booking (often late, or early, against its booked start).
-      { weight: 3, arbitrary: fc.record({ t: fc.constant("confirm" as const), pick: fc.nat() }) },
-      {
-        weight: 1,
-        arbitrary: fc.record({
-          t: fc.constant("constrain" as const),
-          win: fc.integer({ min: 0, max: 3 }),
-          remaining: fc.integer({ min: 0, max: 500 }),
-          resetMs: fc.integer({ min: -10, max: 90_000 }),
-        }),
-      },
-      {
-        weight: 1,
-        arbitrary: fc.record({
-          t: fc.constant("block" as const),
-          ms: fc.integer({ min: -1000, max: 30_000 }),
-        }),
-      },
-      { weight: 1, arbitrary: fc.constant({ t: "status" as const }) },
-    );
-
-    const DAY = 86_400_000;
-    /** A sliding RPM, a sliding TPM, a short window and a calendar requests-per-day window. */
-    function windowsAt(
-      now: number,
-      l: { rpm: number; tpm: number; rpd: number; shortMs: number },
-    ): WindowSpec[] {
-      // Day boundaries at a fixed offset, so periods split in odd places relative to the start.
-      const first = Math.floor((now - 3_600_000) / DAY) * DAY + 3_600_000;
-      return [
-        { kind: "sliding", name: "requests/min", unit: "requests", limit: l.rpm, intervalMs: 60_000 },
-        { kind: "sliding", name: "tokens/min", unit: "tokens", limit: l.tpm, intervalMs: 60_000 },
-        { kind: "sliding", name: "requests/short", unit: "requests", limit: 2, intervalMs: l.shortMs },
-        {
-          kind: "calendar",
-          name: "requests/day",
-          unit: "requests",
-          limit: l.rpd,
-          intervalMs: DAY,
-          periodStarts: [first, first + DAY, first + 2 * DAY, first + 3 * DAY],
-        },
-      ];
-    }
-
-    async function replay(stores: RateLimitStore[], l: Parameters<typeof windowsAt>[1], ops: Op[]) {
-      const clock = new VirtualClock({ autoAdvance: false });
-      const open: string[] = [];
-      for (const op of ops) {
-        const now = clock.now();
-        const windows = windowsAt(now, l);
-        const target = { key: "m", windows, now };
-        const answers: unknown[] = [];
-        if (op.t === "advance") {
-          await clock.advance(op.ms);
-          continue;
-        }
-        const id = open[("pick" in op ? op.pick : 0) % Math.max(1, open.length)];
-        for (const store of stores) {
-          if (op.t === "reserve") {
-            answers.push(await store.reserve({ ...target, tokens: op.tokens, maxWaitMs: op.maxWaitMs }));
-          } else if (op.t === "commit" && id !== undefined) {
-            const req =
-              op.actual === undefined
-                ? { ...target, entryId: id }
-                : { ...target, entryId: id, actualTokens: op.actual };
-            answers.push(await store.commit(req));
-          } else if (op.t === "cancel" && id !== undefined) {
-            answers.push(await store.cancel({ ...target, entryId: id }));
-          } else if (op.t === "confirm" && id !== undefined) {
-            answers.push(await store.confirm!({ ...target, entryId: id }));
-          } else if (op.t === "constrain") {
-            const window = windows[op.win]!;
-            answers.push(
-              await store.constrain({
-                key: "m",
-                window,
-                remaining: op.remaining,
-                resetAt: now + op.resetMs,
-                now,
-              }),
-            );
-          } else if (op.t === "block") {
-            answers.push(await store.block({ key: "m", until: now + op.ms }));
-          } else if (op.t === "status") {
-            answers.push(await store.status(target));
-          }
-        }
-        if (answers.length === 0) continue;
-        expect(answers[1]).toEqual(answers[0]);
-        const first = answers[0] as StoreReserveResult | undefined;
-        if (op.t === "reserve" && first?.kind === "granted") open.push(first.entryId);
-        if ((op.t === "commit" || op.t === "cancel") && id !== undefined) open.splice(open.indexOf(id), 1);
-      }
-      // Final state agrees too.
-      const now = clock.now();
-      const finals = await Promise.all(
-        stores.map((s) => s.status({ key: "m", windows: windowsAt(now, l), now })),
-      );
-      expect(finals[1]).toEqual(finals[0]);
-    }
-
-    it("answers every operation exactly as the memory store does", async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.record({
-            rpm: fc.integer({ min: 1, max: 8 }),
-            tpm: fc.integer({ min: 20, max: 1500 }),
-            rpd: fc.integer({ min: 1, max: 15 }),
-            shortMs: fc.integer({ min: 50, max: 5000 }),
-          }),
-          fc.array(opArb, { maxLength: 150, size: "large" }),
-          async (l, ops) => {
-            const clock = new VirtualClock({ autoAdvance: false });
-            await replay(
-              [new MemoryRateLimitStore({ staleBookingMs: 3_600_000 }), makeStore(clock, 3_600_000)],
-              l,
-              ops,
-            );
-          },
-        ),
-        { numRuns: 150 },
-      );
-    });
-  });
+  rateLimitDifferential("RedisRateLimitStore", makeStore);
 });

@@ -1,7 +1,5 @@
 /** RedisBudgetStore, RedisModelHealthStore and the rate-limit store's Redis specifics (keys, TTLs, NOSCRIPT, server time). */
-import fc from "fast-check";
 import type { Redis } from "ioredis";
-import { MemoryBudgetStore } from "../src/cost/budgetStore";
 import { RateLimiter } from "../src/limits";
 import {
   MemoryModelHealthStore,
@@ -9,6 +7,7 @@ import {
   RedisModelHealthStore,
   RedisRateLimitStore,
 } from "../src/redis";
+import { budgetDifferential } from "./redis.storeProperties";
 import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
 import { describeRedisServer, PrivateRedis } from "./support/redisServer";
 
@@ -111,57 +110,7 @@ describeRedis("Redis stores", () => {
   });
 
   describe("RedisBudgetStore", () => {
-    it("answers exactly like MemoryBudgetStore (reserve all-or-nothing, add clamps at 0, read, claimOnce)", async () => {
-      type Op =
-        | { t: "reserve"; amount: number; dayLimit: number | null; monthLimit: number | null }
-        | { t: "add"; delta: number }
-        | { t: "read" }
-        | { t: "claim"; which: number };
-      const opArb: fc.Arbitrary<Op> = fc.oneof(
-        fc.record({
-          t: fc.constant("reserve" as const),
-          amount: fc.integer({ min: 0, max: 400 }),
-          dayLimit: fc.option(fc.integer({ min: 0, max: 1000 })),
-          monthLimit: fc.option(fc.integer({ min: 0, max: 3000 })),
-        }),
-        fc.record({ t: fc.constant("add" as const), delta: fc.integer({ min: -500, max: 500 }) }),
-        fc.constant({ t: "read" as const }),
-        fc.record({ t: fc.constant("claim" as const), which: fc.integer({ min: 0, max: 2 }) }),
-      );
-      await fc.assert(
-        fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), async (ops) => {
-          const stores = [new MemoryBudgetStore(), new RedisBudgetStore({ client, keyPrefix: next() })];
-          const expiresAt = Date.now() + 3_600_000;
-          for (const op of ops) {
-            const answers = await Promise.all(
-              stores.map((s) => {
-                if (op.t === "reserve") {
-                  return s.reserve(
-                    [
-                      { key: "day:x", expiresAt, limitMicros: op.dayLimit },
-                      { key: "month:x", expiresAt, limitMicros: op.monthLimit },
-                    ],
-                    op.amount,
-                  );
-                }
-                if (op.t === "add")
-                  return s.add(
-                    [
-                      { key: "day:x", expiresAt },
-                      { key: "month:x", expiresAt },
-                    ],
-                    op.delta,
-                  );
-                if (op.t === "read") return s.read(["day:x", "month:x", "missing"]);
-                return s.claimOnce(`alert:${op.which}`, expiresAt);
-              }),
-            );
-            expect(answers[1]).toEqual(answers[0]);
-          }
-        }),
-        { numRuns: 60 },
-      );
-    });
+    budgetDifferential("RedisBudgetStore", () => new RedisBudgetStore({ client, keyPrefix: next() }));
 
     it("expires counters with their period and claims once across clients", async () => {
       const keyPrefix = next();

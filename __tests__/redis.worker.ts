@@ -6,7 +6,13 @@
 import { ChatOpenAI } from "@langchain/openai";
 import { countTextTokens } from "../src/context";
 import { BudgetManager } from "../src/cost/budgetManager";
-import { RateLimiter, rateLimitHeadersFetch } from "../src/limits";
+import {
+  RateLimiter,
+  type ReservationTicket,
+  rateLimitHeadersFetch,
+  SendEvidence,
+  withHeaderSink,
+} from "../src/limits";
 import type {
   StoreConfirmRequest,
   StoreConfirmResult,
@@ -33,6 +39,8 @@ export type WorkerJob =
       limit: { limit: number; intervalMs: number };
       /** The limiter's `arrivalMarginMs` (default: the limiter's own). */
       arrivalMarginMs?: number;
+      /** The limiter's `learnArrivalMargin` (default: the limiter's own). */
+      learnArrivalMargin?: boolean;
       failOpenShare?: number;
       /** Pause between calls (ms), to spread a run over time. */
       spacingMs?: number;
@@ -67,6 +75,39 @@ export interface WorkerResult {
   sendLagMs?: number[];
   /** chat: how many confirms answered "not yet" (a call queued behind one that left late). */
   confirmWaits?: number;
+  /** chat: per call, [written, first byte, processing ms, simulator request seq] as the limiter saw them. */
+  evidence?: Array<[number, number, number, number]>;
+}
+
+/** Records what each call's evidence showed. */
+class EvidenceLimiter extends RateLimiter {
+  constructor(
+    options: ConstructorParameters<typeof RateLimiter>[0],
+    private readonly seen: Array<[number, number, number, number]>,
+  ) {
+    super(options);
+  }
+
+  override async send<T>(
+    ticket: ReservationTicket,
+    fn: () => Promise<T>,
+    evidence: SendEvidence = new SendEvidence(),
+  ): Promise<T> {
+    // The simulator's request id tells which of its arrivals this request was.
+    let seq = -1;
+    try {
+      return await withHeaderSink(
+        (h) => {
+          seq = Number(/\d+$/.exec(h.get("x-request-id") ?? "")?.[0] ?? -1);
+        },
+        () => super.send(ticket, fn, evidence),
+      );
+    } finally {
+      if (evidence.writtenAt !== undefined && evidence.respondedAt !== undefined) {
+        this.seen.push([evidence.writtenAt, evidence.respondedAt, evidence.processingMs ?? 0, seq]);
+      }
+    }
+  }
 }
 
 /** Records, per booking, when it was confirmed (sent) against when it was booked to start. */
@@ -98,6 +139,7 @@ const warnings: string[] = [];
 const logger = { warn: (m: string) => warnings.push(m) };
 
 async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Promise<WorkerResult>> {
+  const evidence: Array<[number, number, number, number]> = [];
   const client = createRedisClient(j.redisUrl);
   await client.ping();
   // Loads the tokenizer ranks now: a cold first call blocks the event loop for a second or more.
@@ -116,13 +158,18 @@ async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Prom
     });
   const llm = new AutoPickerChatModel({
     primary: { model: openai(j.model), limits: { windows: [{ unit: "requests", ...j.limit }] } },
-    rateLimiter: new RateLimiter(
-      j.arrivalMarginMs === undefined ? { store } : { store, arrivalMarginMs: j.arrivalMarginMs },
+    rateLimiter: new EvidenceLimiter(
+      {
+        store,
+        ...(j.arrivalMarginMs === undefined ? {} : { arrivalMarginMs: j.arrivalMarginMs }),
+        ...(j.learnArrivalMargin === undefined ? {} : { learnArrivalMargin: j.learnArrivalMargin }),
+      },
+      evidence,
     ),
     logger: { warn: (m) => warnings.push(m) },
   });
   return async () => {
-    const out: WorkerResult = { ok: 0, failed: 0, warnings, errors: [], sendLagMs: store.lags };
+    const out: WorkerResult = { ok: 0, failed: 0, warnings, errors: [], sendLagMs: store.lags, evidence };
     await Promise.all(
       Array.from({ length: j.calls }, async (_, i) => {
         if (j.spacingMs) await new Promise((r) => setTimeout(r, i * j.spacingMs!));

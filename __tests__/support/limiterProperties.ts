@@ -5,8 +5,18 @@
  * a slot. Each fast-check run gets a fresh store from `makeStore`.
  */
 import fc from "fast-check";
-import { RateLimiter, type RateLimitStore, type ReservationTicket, type WindowSpec } from "../../src/limits";
+import {
+  RateLimiter,
+  type RateLimitStore,
+  type ReservationTicket,
+  SendEvidence,
+  type WindowSpec,
+} from "../../src/limits";
 import { VirtualClock } from "../../src/testing/virtualClock";
+
+/** `PROPERTY_RUNS=n` multiplies every run count here by n (long local runs). */
+const SCALE = Number(process.env.PROPERTY_RUNS ?? 1);
+const runsOf = (n: number) => Math.max(1, Math.round(n * SCALE));
 
 /** Builds a fresh, empty store for one property run (staleBookingMs must be infinite). */
 export type StoreFactory = (clock: VirtualClock) => RateLimitStore | Promise<RateLimitStore>;
@@ -24,7 +34,6 @@ interface Booking {
   estimate: number;
   /** Number of bookings made before it was committed/cancelled: bookings from that index on see it. */
   committedAt?: number;
-  committedTime?: number;
   actual?: number;
   cancelledAt?: number;
 }
@@ -79,9 +88,9 @@ function costOn(d: Dim, tokens: number): number {
 /** The booking's time and cost in the limiter's eyes just before booking number `at` is made. */
 function viewAt(b: Booking, d: Dim, at: number): { time: number; cost: number } | undefined {
   if (b.cancelledAt !== undefined && b.cancelledAt <= at) return undefined;
-  if (b.committedAt !== undefined && b.committedAt <= at) {
-    return { time: Math.max(b.start, b.committedTime!), cost: costOn(d, b.actual!) };
-  }
+  // A commit reconciles the cost; the entry stays where it was booked (no re-stamp at response time).
+  if (b.committedAt !== undefined && b.committedAt <= at)
+    return { time: b.start, cost: costOn(d, b.actual!) };
   return { time: b.start, cost: costOn(d, b.estimate) };
 }
 
@@ -209,7 +218,6 @@ async function run(l: Limits, ops: Op[], debts: boolean, makeStore: StoreFactory
         const actual = Math.floor(op.actualFraction * cap);
         await limiter.commit(b.ticket, actual);
         b.committedAt = index;
-        b.committedTime = now;
         b.actual = actual;
       }
     }
@@ -227,20 +235,24 @@ export function limiterProperties(
     it("refunds only: every window holds at most its limit (booked and actually sent); starts are exact and FIFO", async () => {
       await fc.assert(
         fc.asyncProperty(
-          limitsArb.chain((l) => fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120 }))),
+          limitsArb.chain((l) =>
+            fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120, size: "medium" })),
+          ),
           ([l, ops]) => run(l, ops, false, makeStore),
         ),
-        { numRuns: runs.sequential },
+        { numRuns: runsOf(runs.sequential) },
       );
     });
 
     it("debts (actual above estimate): later bookings absorb the debt; starts stay exact and FIFO", async () => {
       await fc.assert(
         fc.asyncProperty(
-          limitsArb.chain((l) => fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120 }))),
+          limitsArb.chain((l) =>
+            fc.tuple(fc.constant(l), fc.array(opArb(l.tpm), { maxLength: 120, size: "medium" })),
+          ),
           ([l, ops]) => run(l, ops, true, makeStore),
         ),
-        { numRuns: runs.sequential },
+        { numRuns: runsOf(runs.sequential) },
       );
     });
   });
@@ -250,7 +262,7 @@ export function limiterProperties(
       await fc.assert(
         fc.asyncProperty(
           limitsArb,
-          fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 60 }),
+          fc.array(fc.integer({ min: 0, max: 2000 }), { minLength: 1, maxLength: 60, size: "medium" }),
           async (l, costs) => {
             const clock = new VirtualClock({ autoAdvance: false });
             const limiter = new RateLimiter({ arrivalMarginMs: 0, clock, store: await makeStore(clock) });
@@ -284,7 +296,7 @@ export function limiterProperties(
             });
           },
         ),
-        { numRuns: runs.burst },
+        { numRuns: runsOf(runs.burst) },
       );
     });
   });
@@ -335,13 +347,14 @@ export function confirmProperties(label: string, makeStore: ConfirmStoreFactory,
       expect(await confirm(store, w, 1000, c.entryId)).toEqual({ ok: false, retryAt: 1100 });
       expect(await confirm(store, w, 1100, c.entryId)).toEqual({ ok: true });
       expect(await confirm(store, w, 1100, d.entryId)).toEqual({ ok: true });
-      // Unknown and closed bookings pass; a retry-hint block answers its end.
-      expect(await confirm(store, w, 1100, "999")).toEqual({ ok: true });
+      // A booking the store does not know (expired, lost in a restart) is never passed unchecked;
+      // a retry-hint block answers its end.
+      expect(await confirm(store, w, 1100, "999")).toEqual({ ok: false, retryAt: 1100, lost: true });
       const e = await book(store, w, 1100);
       await store.block({ key: KEY, until: 5000 });
       expect(await confirm(store, w, e.startAt, e.entryId)).toEqual({ ok: false, retryAt: 5000 });
       await store.cancel({ key: KEY, windows: w, now: 1100, entryId: e.entryId });
-      expect(await confirm(store, w, 1100, e.entryId)).toEqual({ ok: true });
+      expect(await confirm(store, w, 1100, e.entryId)).toEqual({ ok: false, retryAt: 1100, lost: true });
     });
 
     it("property: whatever the send lags, stamped send times never exceed the limit in any window", async () => {
@@ -369,7 +382,120 @@ export function confirmProperties(label: string, makeStore: ConfirmStoreFactory,
             }
           },
         ),
-        { numRuns },
+        { numRuns: runsOf(numRuns) },
+      );
+    });
+  });
+}
+
+/** Builds a fresh, empty store for one arrival run; the caller's `now` must be used as is. */
+export type ArrivalStoreFactory = (clock: VirtualClock) => RateLimitStore | Promise<RateLimitStore>;
+
+interface SimulatedCall {
+  /** When the caller asks (ms after the start). */
+  releaseMs: number;
+  /** From the granted slot to the request written to the socket (a busy event loop, a slow pool). */
+  lagMs: number;
+  /** From the socket to the provider's stamp: at most the transit allowance. */
+  transitFraction: number;
+  /** From the socket to the first byte of the answer. */
+  answerMs: number;
+  /** How much of the time between arrival and answer the server reports as its own. */
+  processingFraction: number;
+}
+
+const callArb: fc.Arbitrary<SimulatedCall> = fc.record({
+  releaseMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 8000 })),
+  lagMs: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 400 }), fc.integer({ min: 0, max: 3000 })),
+  transitFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+  answerMs: fc.oneof(fc.integer({ min: 0, max: 50 }), fc.integer({ min: 0, max: 30_000 })),
+  processingFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+});
+
+/**
+ * Arrival-time stamping, end to end through `RateLimiter.acquire` + `send`: calls whose requests
+ * leave late, travel up to the transit allowance and answer after seconds are stamped from that
+ * evidence (send + allowance, capped by first byte - processing time), and the provider, stamping
+ * each request on arrival, never sees more than the limit in any window.
+ */
+export function arrivalProperties(label: string, makeStore: ArrivalStoreFactory, numRuns = 60): void {
+  describe(`arrival-time stamping on ${label} (virtual time)`, () => {
+    async function run(
+      l: { limit: number; intervalMs: number; marginMs: number },
+      calls: SimulatedCall[],
+      learn: boolean,
+      fixedTransit: number | undefined,
+    ) {
+      const clock = new VirtualClock();
+      const limiter = new RateLimiter({
+        clock,
+        store: await makeStore(clock),
+        arrivalMarginMs: l.marginMs,
+        learnArrivalMargin: learn,
+      });
+      limiter.configure("m", { windows: [{ unit: "requests", limit: l.limit, intervalMs: l.intervalMs }] });
+      const arrivals: number[] = [];
+      const t0 = clock.now();
+      await Promise.all(
+        calls.map(async (c) => {
+          await clock.sleep(c.releaseMs);
+          const d = await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: Number.POSITIVE_INFINITY });
+          if (d.kind !== "granted") throw new Error(d.kind);
+          const evidence = new SendEvidence();
+          await limiter.send(
+            d.ticket,
+            async () => {
+              await clock.sleep(c.lagMs);
+              evidence.recordSent();
+              const transit = fixedTransit ?? Math.floor(c.transitFraction * l.marginMs);
+              const arrival = clock.now() + transit;
+              arrivals.push(arrival);
+              const answerMs = Math.max(transit, c.answerMs);
+              await clock.sleep(answerMs);
+              // An honest server reports no more than the time it really had the request.
+              const processing = Math.floor(c.processingFraction * (answerMs - transit));
+              evidence.recordResponse(200, { "openai-processing-ms": String(processing) });
+            },
+            evidence,
+          );
+          await limiter.commit(d.ticket);
+        }),
+      );
+      arrivals.sort((a, b) => a - b);
+      for (const a of arrivals) {
+        const inWindow = arrivals.filter((b) => b > a - l.intervalMs && b <= a).length;
+        if (inWindow > l.limit) {
+          throw new Error(`${inWindow} arrivals in the window ending ${a - t0} (limit ${l.limit})`);
+        }
+      }
+    }
+
+    const limitsArb = fc.record({
+      limit: fc.integer({ min: 1, max: 5 }),
+      intervalMs: fc.integer({ min: 200, max: 5000 }),
+      marginMs: fc.integer({ min: 0, max: 300 }),
+    });
+
+    it("whatever the send lags, transits (up to the allowance) and answer times, arrivals stay within the limit", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          limitsArb,
+          fc.array(callArb, { minLength: 1, maxLength: 25, size: "medium" }),
+          (l, calls) => run(l, calls, false, undefined),
+        ),
+        { numRuns: runsOf(numRuns) },
+      );
+    });
+
+    it("with the allowance learned from honest responses (a steady transit), arrivals stay within the limit", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          limitsArb,
+          fc.array(callArb, { minLength: 1, maxLength: 25, size: "medium" }),
+          fc.double({ min: 0, max: 1, noNaN: true }),
+          (l, calls, f) => run(l, calls, true, Math.floor(f * l.marginMs)),
+        ),
+        { numRuns: runsOf(numRuns) },
       );
     });
   });

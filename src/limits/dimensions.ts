@@ -112,11 +112,7 @@ export function resolveDimensions(model: string, limits: ModelLimits): Dimension
 }
 
 /** The store's view of `dims` at instant `now` (calendar dimensions get their period boundaries). */
-export function windowSpecs(
-  dims: readonly Dimension[],
-  now: number,
-  arrivalMargin: (intervalMs: number) => number = () => 0,
-): WindowSpec[] {
+export function windowSpecs(dims: readonly Dimension[], now: number): WindowSpec[] {
   return dims.map((d) =>
     d.timeZone
       ? {
@@ -127,12 +123,6 @@ export function windowSpecs(
           intervalMs: d.intervalMs,
           periodStarts: zonedDayBoundaries(now, d.timeZone),
         }
-      : {
-          kind: "sliding",
-          name: d.name,
-          unit: d.unit,
-          limit: d.limit,
-          intervalMs: d.intervalMs + arrivalMargin(d.intervalMs),
-        },
+      : { kind: "sliding", name: d.name, unit: d.unit, limit: d.limit, intervalMs: d.intervalMs },
   );
 }

@@ -4,6 +4,7 @@ export { type HeaderSink, rateLimitHeadersFetch, withHeaderSink } from "./header
 export { type HeaderSource, parseGoDuration, parseRateLimitHeaders } from "./headers";
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions, RETRY_HINT_DIMENSION } from "./memoryStore";
 export { defaultArrivalMargin, RateLimiter, type RateLimiterOptions } from "./rateLimiter";
+export { SendEvidence } from "./sendEvidence";
 export type {
   CalendarWindowSpec,
   RateLimitStore,
@@ -14,8 +15,12 @@ export type {
   StoreConfirmRequest,
   StoreConfirmResult,
   StoreConstrainRequest,
+  StoreConstrainResult,
+  StoreRecordRequest,
+  StoreReleaseRequest,
   StoreReserveRequest,
   StoreReserveResult,
+  StoreStampRequest,
   StoreStatus,
   StoreTarget,
   StoreWindowStatus,

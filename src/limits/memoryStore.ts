@@ -8,8 +8,12 @@ import {
   type StoreConfirmRequest,
   type StoreConfirmResult,
   type StoreConstrainRequest,
+  type StoreConstrainResult,
+  type StoreRecordRequest,
+  type StoreReleaseRequest,
   type StoreReserveRequest,
   type StoreReserveResult,
+  type StoreStampRequest,
   type StoreStatus,
   type StoreTarget,
   type WindowSpec,
@@ -19,24 +23,40 @@ import { WindowLog } from "./windowLog";
 /** A call that was granted and has not been committed or cancelled yet. */
 interface Booking {
   readonly id: string;
-  seq: number;
-  /** Where its entries stand: the booked start, or the real send time after `confirm`. */
-  start: number;
+  readonly seq: number;
   /** The start it was booked for. Queue order and staleness go by this, which never moves. */
-  readonly bookedAt: number;
+  readonly start: number;
+  /** Where its entries stand: the arrival estimate (booked start + margin, then evidence). */
+  at: number;
   readonly tokens: number;
   /** The constraint that decided its start, reported to callers queued behind it. */
   readonly binding: string;
   open: boolean;
+  /** Confirmed, stamped or committed: it counts in the `sent` logs. */
+  sent: boolean;
+  /** The transit allowance it was confirmed with. */
+  margin: number;
+}
+
+/**
+ * One window's entries: `all` holds every booking (what reservations check), `sent` only what was
+ * really sent (confirmed, stamped, committed, phantoms, records): what `confirm` checks, since
+ * bookings not yet confirmed check themselves when they are.
+ */
+interface Logs {
+  readonly all: WindowLog;
+  readonly sent: WindowLog;
 }
 
 /** Everything the store keeps for one key (model). */
 interface KeyState {
-  readonly logs: Map<string, WindowLog>;
+  readonly logs: Map<string, Logs>;
   blockedUntil: number;
   seq: number;
-  /** Open bookings by id, for commit/cancel. */
+  /** Open bookings by id. */
   readonly open: Map<string, Booking>;
+  /** Confirmed provisionally, not stamped yet: they have not been seen on the wire. */
+  readonly provisional: Map<string, Booking>;
   /** Bookings in booking order (so by start): the last open one is the FIFO floor for new ones. */
   queue: Booking[];
   queueHead: number;
@@ -55,7 +75,7 @@ export interface MemoryRateLimitStoreOptions {
 export const RETRY_HINT_DIMENSION = "retry_after";
 
 /**
- * The default, in-process {@link RateLimitStore}: one {@link WindowLog} per window per key. Each
+ * The default, in-process {@link RateLimitStore}: two {@link WindowLog}s per window per key. Each
  * method runs synchronously to completion, so every operation is atomic within the process.
  */
 export class MemoryRateLimitStore implements RateLimitStore {
@@ -109,19 +129,51 @@ export class MemoryRateLimitStore implements RateLimitStore {
     }
 
     const seq = ++st.seq;
+    const at = start + margin(req.arrivalMarginMs);
     const booking: Booking = {
       id: String(seq),
       seq,
       start,
-      bookedAt: start,
+      at,
       tokens: req.tokens,
       binding,
       open: true,
+      sent: false,
+      margin: 0,
     };
-    for (const w of req.windows) this.log(st, w).insert(start, seq, costOn(w.unit, req.tokens));
+    for (const w of req.windows) this.logs(st, w).all.insert(at, seq, costOn(w.unit, req.tokens));
     st.open.set(booking.id, booking);
     st.queue.push(booking);
     return { kind: "granted", entryId: booking.id, startAt: start, waitMs };
+  }
+
+  async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
+    const st = this.keys.get(req.key);
+    const b = st?.open.get(req.entryId);
+    if (!st || !b) return { ok: false, retryAt: req.now, lost: true };
+    if (b.sent) return { ok: true };
+    if (st.blockedUntil > req.now) return { ok: false, retryAt: st.blockedUntil };
+    this.prune(st, req.windows, req.now);
+    // Only what was really sent counts: bookings not yet confirmed check themselves later.
+    let retryAt = Number.NEGATIVE_INFINITY;
+    for (const w of req.windows) {
+      if (w.kind !== "sliding") continue;
+      const t = this.logs(st, w).sent.earliestWithin(w.limit - costOn(w.unit, b.tokens), w.intervalMs);
+      if (t > retryAt) retryAt = t;
+    }
+    if (retryAt > req.now) return { ok: false, retryAt };
+    b.margin = margin(req.arrivalMarginMs);
+    this.markSent(st, b, req.windows, req.now + b.margin);
+    if (req.provisional === true && b.open) st.provisional.set(b.id, b);
+    return { ok: true };
+  }
+
+  async stamp(req: StoreStampRequest): Promise<void> {
+    const st = this.keys.get(req.key);
+    const b = st?.open.get(req.entryId);
+    if (!st || !b || !Number.isFinite(req.at)) return;
+    st.provisional.delete(b.id);
+    this.markSent(st, b, req.windows, req.at);
   }
 
   async commit(req: StoreCommitRequest): Promise<void> {
@@ -129,46 +181,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const b = st?.open.get(req.entryId);
     if (!st || !b) return;
     this.close(st, b);
-    this.prune(st, req.windows, req.now);
-    // The provider stamped the call when it arrived, somewhere before now: counting it at `now`
-    // keeps our window from ending before the provider's does.
-    const time = Math.max(b.start, req.now);
-    const seq = time > b.start ? ++st.seq : b.seq;
+    // It came back, so it was sent: it stays where it stands, at its actual cost.
     const actual = req.actualTokens ?? b.tokens;
     for (const w of req.windows) {
-      const log = this.log(st, w);
-      log.remove(b.start, b.seq);
-      log.insert(time, seq, costOn(w.unit, actual));
+      const logs = this.logs(st, w);
+      const cost = costOn(w.unit, actual);
+      logs.all.set(b.seq, b.at, cost);
+      logs.sent.set(b.seq, logs.all.timeOf(b.seq) ?? b.at, cost);
     }
-  }
-
-  async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
-    const st = this.keys.get(req.key);
-    const b = st?.open.get(req.entryId);
-    if (!st || !b) return { ok: true };
-    if (st.blockedUntil > req.now) return { ok: false, retryAt: st.blockedUntil };
     this.prune(st, req.windows, req.now);
-    let retryAt = Number.NEGATIVE_INFINITY;
-    for (const w of req.windows) {
-      if (w.kind !== "sliding") continue;
-      const log = this.log(st, w);
-      const cost = costOn(w.unit, b.tokens);
-      log.remove(b.start, b.seq);
-      retryAt = Math.max(retryAt, log.earliestWithinUpTo(w.limit - cost, w.intervalMs, req.now));
-      log.insert(b.start, b.seq, cost);
-    }
-    if (retryAt > req.now) return { ok: false, retryAt };
-    if (req.now > b.start) {
-      const seq = ++st.seq;
-      for (const w of req.windows) {
-        const log = this.log(st, w);
-        log.remove(b.start, b.seq);
-        log.insert(req.now, seq, costOn(w.unit, b.tokens));
-      }
-      b.start = req.now;
-      b.seq = seq;
-    }
-    return { ok: true };
   }
 
   async cancel(req: StoreCancelRequest): Promise<void> {
@@ -176,28 +197,63 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const b = st?.open.get(req.entryId);
     if (!st || !b) return;
     this.close(st, b);
-    for (const w of req.windows) this.log(st, w).remove(b.start, b.seq);
+    for (const w of req.windows) {
+      const logs = this.logs(st, w);
+      logs.all.remove(b.seq);
+      logs.sent.remove(b.seq);
+    }
     this.prune(st, req.windows, req.now);
   }
 
-  async constrain(req: StoreConstrainRequest): Promise<void> {
-    if (!(req.resetAt > req.now) || !(req.remaining >= 0)) return;
+  async constrain(req: StoreConstrainRequest): Promise<StoreConstrainResult> {
+    if (!(req.resetAt > req.now) || !(req.remaining >= 0)) return { deficit: 0 };
     const st = this.state(req.key);
     const w = req.window;
     this.prune(st, [w], req.now);
-    const log = this.log(st, w);
-    // Only what has already been sent counts against what the provider reports; calls booked
+    const logs = this.logs(st, w);
+    // Only what has really been sent counts against what the provider reports; calls booked
     // for later will still come out of its `remaining`.
     const sent =
       w.kind === "sliding"
-        ? log.sumAfter(req.now - w.intervalMs) - log.sumAfter(req.now)
-        : log.sumAtOrAfter(periodStartAt(w, req.now)) - log.sumAfter(req.now);
+        ? logs.sent.sumAfter(req.now - w.intervalMs) - logs.sent.sumAfter(req.now)
+        : logs.sent.sumAtOrAfter(periodStartAt(w, req.now)) - logs.sent.sumAfter(req.now);
     const deficit = w.limit - sent - req.remaining;
-    if (deficit <= 0) return;
+    if (deficit <= 0) return { deficit: 0 };
     // A sliding entry at (resetAt - interval) leaves the window exactly at resetAt. A calendar
     // window has no such instant; the phantom holds until the period ends.
     const time = w.kind === "sliding" ? req.resetAt - w.intervalMs : req.now;
-    log.insert(time, ++st.seq, deficit);
+    const seq = ++st.seq;
+    logs.all.insert(time, seq, deficit);
+    logs.sent.insert(time, seq, deficit);
+    return { deficit };
+  }
+
+  async release(req: StoreReleaseRequest): Promise<void> {
+    const w = req.window;
+    if (w.kind !== "sliding" || !(req.at > req.now) || !(req.amount > 0)) return;
+    const st = this.state(req.key);
+    this.prune(st, [w], req.now);
+    const logs = this.logs(st, w);
+    const to = req.at - w.intervalMs;
+    const needed = logs.all.sumAfter(to) + req.amount - w.limit;
+    if (!(needed > 0)) return;
+    for (const seq of logs.sent.ageTo(to, req.sentBefore, needed)) logs.all.move(seq, to);
+  }
+
+  async record(req: StoreRecordRequest): Promise<void> {
+    const entries = req.entries.filter((e) => Number.isFinite(e.at));
+    if (entries.length === 0) return;
+    const st = this.state(req.key);
+    for (const e of entries) {
+      const seq = ++st.seq;
+      for (const w of req.windows) {
+        const logs = this.logs(st, w);
+        const cost = costOn(w.unit, e.tokens);
+        logs.all.insert(e.at, seq, cost);
+        logs.sent.insert(e.at, seq, cost);
+      }
+    }
+    this.prune(st, req.windows, req.now);
   }
 
   async block(req: StoreBlockRequest): Promise<void> {
@@ -209,7 +265,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const st = this.state(req.key);
     this.prune(st, req.windows, req.now);
     const windows = req.windows.map((w) => {
-      const log = this.log(st, w);
+      const log = this.logs(st, w).all;
       const used =
         w.kind === "sliding"
           ? log.sumAfter(req.now - w.intervalMs)
@@ -220,9 +276,34 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return st.blockedUntil > req.now ? { blockedUntil: st.blockedUntil, windows } : { windows };
   }
 
+  /** Moves every entry of `b` to `at` and counts it as sent. */
+  private markSent(st: KeyState, b: Booking, windows: readonly WindowSpec[], at: number): void {
+    for (const w of windows) {
+      const logs = this.logs(st, w);
+      const cost = costOn(w.unit, b.tokens);
+      logs.all.put(b.seq, at, cost);
+      logs.sent.put(b.seq, at, cost);
+    }
+    b.at = at;
+    b.sent = true;
+  }
+
+  /**
+   * A provisional booking has not been seen on the wire: it leaves no earlier than now. Before its
+   * entry could fall out of the shortest sliding window, it moves to `now + margin`.
+   */
+  private holdProvisional(st: KeyState, windows: readonly WindowSpec[], now: number): void {
+    let shortest = Number.POSITIVE_INFINITY;
+    for (const w of windows) if (w.kind === "sliding" && w.intervalMs < shortest) shortest = w.intervalMs;
+    if (shortest === Number.POSITIVE_INFINITY) return;
+    for (const b of st.provisional.values()) {
+      if (b.at <= now - shortest) this.markSent(st, b, windows, now + b.margin);
+    }
+  }
+
   /** The earliest instant >= `from` at which `w` has room for `cost`. */
   private earliest(st: KeyState, w: WindowSpec, from: number, cost: number): number {
-    const log = this.log(st, w);
+    const log = this.logs(st, w).all;
     if (w.kind === "sliding") return Math.max(from, log.earliestWithin(w.limit - cost, w.intervalMs));
     for (let k = periodIndex(w, from); k < w.periodStarts.length; k++) {
       if (periodSum(log, w, k) + cost <= w.limit) return Math.max(from, w.periodStarts[k]!);
@@ -233,24 +314,33 @@ export class MemoryRateLimitStore implements RateLimitStore {
   private state(key: string): KeyState {
     let st = this.keys.get(key);
     if (!st) {
-      st = { logs: new Map(), blockedUntil: 0, seq: 0, open: new Map(), queue: [], queueHead: 0 };
+      st = {
+        logs: new Map(),
+        blockedUntil: 0,
+        seq: 0,
+        open: new Map(),
+        provisional: new Map(),
+        queue: [],
+        queueHead: 0,
+      };
       this.keys.set(key, st);
     }
     return st;
   }
 
-  private log(st: KeyState, w: WindowSpec): WindowLog {
-    let log = st.logs.get(w.name);
-    if (!log) {
-      log = new WindowLog();
-      st.logs.set(w.name, log);
+  private logs(st: KeyState, w: WindowSpec): Logs {
+    let logs = st.logs.get(w.name);
+    if (!logs) {
+      logs = { all: new WindowLog(), sent: new WindowLog() };
+      st.logs.set(w.name, logs);
     }
-    return log;
+    return logs;
   }
 
   private close(st: KeyState, b: Booking): void {
     b.open = false;
     st.open.delete(b.id);
+    st.provisional.delete(b.id);
   }
 
   /** The latest open booking (the FIFO floor), dropping closed ones from the back. */
@@ -261,15 +351,22 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   /** Drops entries that have left every window, and bookings that are closed or stale. */
   private prune(st: KeyState, windows: readonly WindowSpec[], now: number): void {
+    if (st.provisional.size > 0) this.holdProvisional(st, windows, now);
     for (const w of windows) {
-      const log = this.log(st, w);
-      if (w.kind === "sliding") log.dropThrough(now - w.intervalMs);
-      else log.dropBefore(periodStartAt(w, now));
+      const logs = this.logs(st, w);
+      if (w.kind === "sliding") {
+        logs.all.dropThrough(now - w.intervalMs);
+        logs.sent.dropThrough(now - w.intervalMs);
+      } else {
+        const from = periodStartAt(w, now);
+        logs.all.dropBefore(from);
+        logs.sent.dropBefore(from);
+      }
     }
     const staleBefore = now - this.staleBookingMs;
     while (st.queueHead < st.queue.length) {
       const b = st.queue[st.queueHead]!;
-      if (b.open && b.bookedAt >= staleBefore) break;
+      if (b.open && b.start >= staleBefore) break;
       if (b.open) this.close(st, b);
       st.queueHead++;
     }
@@ -278,6 +375,11 @@ export class MemoryRateLimitStore implements RateLimitStore {
       st.queueHead = 0;
     }
   }
+}
+
+/** A transit allowance as given: finite and >= 0, else 0. */
+function margin(ms: number | undefined): number {
+  return ms !== undefined && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 /** Index of the period containing `t` (0 if `t` precedes the first boundary). */

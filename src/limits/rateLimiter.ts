@@ -8,8 +8,11 @@ import {
   resolveDimensions,
   windowSpecs,
 } from "./dimensions";
-import { MemoryRateLimitStore } from "./memoryStore";
+import { parseRateLimitHeaders } from "./headers";
+import { MemoryRateLimitStore, RETRY_HINT_DIMENSION } from "./memoryStore";
+import { collectEvidence, type EvidenceObserver, SendEvidence } from "./sendEvidence";
 import type { RateLimitStore, StoreConfirmResult, StoreTarget } from "./store";
+import { TransitMargin } from "./transitMargin";
 import type {
   LimiterStatus,
   LimitUnit,
@@ -26,18 +29,30 @@ export interface RateLimiterOptions {
   /** Every time read goes through this clock; default the system clock. */
   clock?: Clock;
   /**
-   * Extra time added to every sliding window, ms (a number, or a function of the window length).
-   * Calls queued behind others are booked from send times, but the provider stamps arrival times;
-   * when one request travels faster than the one a window earlier, both land in one provider
-   * window. Default: 1% of the window, at least 25 ms, at most 1 s (a 60 s window costs 0.6 s).
+   * Transit allowance, ms: how long after a request is written to the socket the provider may
+   * still be about to stamp it. Each slot is booked at the request's real send instant plus this
+   * (a number, or a function of the model's shortest sliding window); it is where learning starts
+   * (see {@link RateLimiterOptions.learnArrivalMargin}). Default {@link defaultArrivalMargin}:
+   * 1% of the window, at least 25 ms, at most 1 s.
    */
   arrivalMarginMs?: number | ((intervalMs: number) => number);
+  /**
+   * Learn the allowance per model and endpoint from the provider's answers: narrower while
+   * responses bound the transit tightly and the provider's `x-ratelimit-remaining-*` agrees with
+   * the local log, wider after a 429 the local log did not predict. Default true.
+   */
+  learnArrivalMargin?: boolean;
 }
+
+const OPTION_KEYS = new Set(["store", "clock", "arrivalMarginMs", "learnArrivalMargin"]);
 
 /** The default {@link RateLimiterOptions.arrivalMarginMs}. */
 export function defaultArrivalMargin(intervalMs: number): number {
   return Math.min(1000, Math.max(25, Math.ceil(intervalMs * 0.01)));
 }
+
+/** Evidence within this of the current stamp moves nothing (the clock has millisecond resolution). */
+const STAMP_SLACK_MS = 1;
 
 /** What the limiter knows about one model's limits. */
 interface ModelEntry {
@@ -47,6 +62,33 @@ interface ModelEntry {
   learned: Map<string, { unit: LimitUnit; intervalMs: number; limit: number }>;
   /** Bumped on every block, so a sleeper can tell a new retry hint arrived while it slept. */
   blockEpoch: number;
+  /** The effective dimensions (configured lowered by learned), rebuilt when either changes. */
+  dims: Dimension[] | undefined;
+  /** The base transit allowance for `dims`. */
+  base: number;
+  /** Transit allowance learned per endpoint (origin). */
+  margins: Map<string, TransitMargin>;
+  /** The endpoint the model's calls went to last. */
+  origin: string;
+  /** The latest retry-hint block set through this limiter. */
+  blockedUntil: number;
+}
+
+/** A ticket as this limiter issues it: the public fields plus where its slot stands. */
+class Ticket implements ReservationTicket {
+  constructor(
+    readonly model: string,
+    readonly id: string,
+    readonly tokens: number,
+    readonly startAt: number,
+    /** Where its entries stand now (the arrival estimate), on the limiter's clock. */
+    public at: number,
+    /** Whether the store booked entries for it (the model had limits). */
+    readonly booked: boolean,
+  ) {}
+
+  /** Confirmed provisionally and not stamped since: the store holds it at "not sent yet". */
+  provisional = false;
 }
 
 /**
@@ -55,17 +97,35 @@ interface ModelEntry {
  * (except in {@link RateLimiter.acquire}); the caller sleeps `waitMs` and sends.
  *
  * The guarantee: for every dimension, the calls booked in any span of its interval (any 60 s for a
- * per-minute limit; any local day for a calendar limit) never exceed its limit.
+ * per-minute limit; any local day for a calendar limit) never exceed its limit, where each call
+ * counts from the latest instant the provider can have stamped it: its request's real send
+ * instant plus a transit allowance, or the first byte of its answer minus the server's own
+ * processing time when that is earlier (see {@link RateLimiter.send}).
  */
 export class RateLimiter {
   private readonly store: RateLimitStore;
+  /** The store is this limiter's own in-process one: nobody else books or blocks in it. */
+  private readonly ownStore: boolean;
   private readonly clock: Clock;
   private readonly models = new Map<string, ModelEntry>();
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private readonly margin: (intervalMs: number) => number;
+  private readonly learnMargin: boolean;
+  private readonly observer: EvidenceObserver = {
+    onSent: (ev) => this.onSent(ev),
+    onResponse: (ev, first) => this.onResponse(ev, first),
+  };
 
   constructor(options: RateLimiterOptions = {}) {
+    for (const k of Object.keys(options)) {
+      if (!OPTION_KEYS.has(k)) {
+        throw new AutoPickerConfigError(
+          `RateLimiter: unknown option "${k}" (known: ${[...OPTION_KEYS].join(", ")}).`,
+        );
+      }
+    }
     this.store = options.store ?? new MemoryRateLimitStore();
+    this.ownStore = options.store === undefined;
     this.clock = options.clock ?? systemClock;
     const margin = options.arrivalMarginMs ?? defaultArrivalMargin;
     if (typeof margin === "number" && !(Number.isFinite(margin) && margin >= 0)) {
@@ -74,6 +134,7 @@ export class RateLimiter {
       );
     }
     this.margin = typeof margin === "number" ? () => margin : margin;
+    this.learnMargin = options.learnArrivalMargin ?? true;
   }
 
   /**
@@ -85,10 +146,16 @@ export class RateLimiter {
     if (typeof model !== "string" || model === "")
       throw new AutoPickerConfigError("Model name must be non-empty.");
     const configured = limits === undefined ? [] : resolveDimensions(model, limits);
+    const prev = this.models.get(model);
     this.models.set(model, {
       configured,
       learned: new Map(),
-      blockEpoch: this.models.get(model)?.blockEpoch ?? 0,
+      blockEpoch: prev?.blockEpoch ?? 0,
+      dims: undefined,
+      base: 0,
+      margins: prev?.margins ?? new Map(),
+      origin: prev?.origin ?? "",
+      blockedUntil: prev?.blockedUntil ?? 0,
     });
   }
 
@@ -103,14 +170,28 @@ export class RateLimiter {
   ): Promise<ReserveDecision> {
     const tokens = checkTokens(cost.tokens);
     const maxWaitMs = Math.max(0, options.maxWaitMs);
-    const r = await this.store.reserve({ ...this.target(model), tokens, maxWaitMs });
+    const target = this.target(model);
+    const booked = target.windows.length > 0;
+    if (!booked && this.ownStore) {
+      // Nothing to book: without windows a booking only waits for a retry hint, and every hint
+      // in this store came through this limiter.
+      const start = Math.max(target.now, this.entry(model).blockedUntil);
+      const waitMs = start - target.now;
+      if (waitMs > maxWaitMs) return { kind: "wait_too_long", waitMs, dimension: RETRY_HINT_DIMENSION };
+      const ticket = new Ticket(model, this.idPrefix + ":", tokens, start, start, false);
+      return { kind: "granted", waitMs, startAt: start, ticket };
+    }
+    const arrivalMarginMs = booked ? this.marginFor(model) : 0;
+    const r = await this.store.reserve({ ...target, tokens, maxWaitMs, arrivalMarginMs });
     if (r.kind !== "granted") return r;
-    const ticket: ReservationTicket = Object.freeze({
+    const ticket = new Ticket(
       model,
-      id: `${this.idPrefix}:${r.entryId}`,
+      `${this.idPrefix}:${r.entryId}`,
       tokens,
-      startAt: r.startAt,
-    });
+      r.startAt,
+      r.startAt + arrivalMarginMs,
+      booked,
+    );
     return { kind: "granted", waitMs: r.waitMs, startAt: r.startAt, ticket };
   }
 
@@ -154,9 +235,41 @@ export class RateLimiter {
           continue;
         }
       }
-      const late = await this.confirmAtSend(model, d.ticket, began, options);
+      const late = await this.confirmAtSend(model, d.ticket as Ticket, began, options);
+      if (late === "lost") continue; // the store forgot the booking: queue again
       if (late) return late;
       return { ...d, waitMs: this.clock.now() - began };
+    }
+  }
+
+  /**
+   * Runs `fn`, the inner call of a granted ticket, and stamps the ticket's slot from evidence of
+   * when its request really reached the provider: booked at the instant the request was written
+   * to the socket plus the transit allowance (a busy event loop can send hundreds of ms after the
+   * decision to send), then bounded by the first byte of the answer minus the server's reported
+   * processing time. It never holds the slot until the answer is complete. The response's
+   * rate-limit headers are learned on the way (any client on Node's fetch, no wrapper needed).
+   *
+   * Resolves or rejects exactly as `fn` does: bookkeeping never fails the call. Pass `evidence`
+   * to read afterwards what the call did on the wire (whether a request was sent, the status).
+   */
+  async send<T>(
+    ticket: ReservationTicket,
+    fn: () => Promise<T>,
+    evidence: SendEvidence = new SendEvidence(),
+  ): Promise<T> {
+    evidence.clock = this.clock;
+    const own = ticket instanceof Ticket && this.entryId(ticket) !== undefined ? ticket : undefined;
+    evidence.ticket = own;
+    evidence.observer = own ? this.observer : undefined;
+    try {
+      return await collectEvidence(evidence, fn);
+    } finally {
+      // No request was seen written out: the decision instant stands (and stops being provisional).
+      if (own?.provisional) {
+        this.restamp(evidence, own, own.at);
+        if (evidence.pending) await evidence.pending;
+      }
     }
   }
 
@@ -167,22 +280,31 @@ export class RateLimiter {
    */
   private async confirmAtSend(
     model: string,
-    ticket: ReservationTicket,
+    ticket: Ticket,
     began: number,
     options: { maxWaitMs: number; signal?: AbortSignal },
-  ): Promise<ReserveDecision | undefined> {
+  ): Promise<ReserveDecision | "lost" | undefined> {
     const entryId = this.entryId(ticket);
-    if (!this.store.confirm || entryId === undefined) return undefined;
+    if (!this.store.confirm || !entryId) return undefined;
     for (;;) {
       let r: StoreConfirmResult;
+      const target = this.target(model);
+      const arrivalMarginMs = ticket.booked ? this.marginFor(model) : 0;
+      // Provisional until `send` sees the request on the wire (or the call ends without it).
+      const provisional = ticket.booked && this.store.stamp !== undefined;
       try {
-        r = await this.store.confirm({ ...this.target(model), entryId });
+        r = await this.store.confirm({ ...target, entryId, arrivalMarginMs, provisional });
       } catch (err) {
         // A fail-closed store refused: give the slot back rather than leave it booked until expiry.
         await this.cancel(ticket).catch(() => undefined);
         throw err;
       }
-      if (r.ok) return undefined;
+      if (r.ok) {
+        ticket.at = target.now + arrivalMarginMs;
+        ticket.provisional = provisional;
+        return undefined;
+      }
+      if (r.lost) return "lost";
       const now = this.clock.now();
       if (r.retryAt - began > options.maxWaitMs) {
         await this.cancel(ticket);
@@ -198,14 +320,14 @@ export class RateLimiter {
   }
 
   /**
-   * The call came back: count it at response time (the provider stamped it on arrival, after we
-   * sent it; a window that starts at send time would end too early) and replace the token
-   * estimate by `actualTokens` (a refund or a debt). Idempotent: a second commit does nothing.
+   * The call came back: replace the token estimate by `actualTokens` (a refund or a debt). The
+   * slot stays where evidence of the request's arrival put it (see {@link send}). Idempotent: a
+   * second commit does nothing.
    */
   async commit(ticket: ReservationTicket, actualTokens?: number): Promise<void> {
     const actual = actualTokens === undefined ? undefined : checkTokens(actualTokens);
     const entryId = this.entryId(ticket);
-    if (entryId === undefined) return;
+    if (!entryId) return;
     await this.store.commit({
       ...this.target(ticket.model),
       entryId,
@@ -216,7 +338,7 @@ export class RateLimiter {
   /** The call was never sent (aborted while waiting): give its slot back entirely. */
   async cancel(ticket: ReservationTicket): Promise<void> {
     const entryId = this.entryId(ticket);
-    if (entryId === undefined) return;
+    if (!entryId) return;
     await this.store.cancel({ ...this.target(ticket.model), entryId });
   }
 
@@ -224,14 +346,29 @@ export class RateLimiter {
    * Takes in what a provider reported (success or 429 headers). Never believes in more room than
    * the provider: when it reports fewer remaining than the local log, a phantom booking holds the
    * difference until its reset. A reported limit fills in a missing dimension or lowers a
-   * configured one; it never raises one. `retryAfterMs` blocks the model like {@link blockUntil}.
+   * configured one; it never raises one. And the provider's own "when" wins over a longer local
+   * prediction: `retryAfterMs` blocks the model like {@link blockUntil} and frees one call's room
+   * by then; a `reset` with nothing remaining frees the whole window by then.
    */
   async learn(model: string, state: ProviderRateLimitState): Promise<void> {
     const now = this.clock.now();
+    await this.absorb(model, state, now, now, undefined);
+  }
+
+  /**
+   * {@link learn}, with `sentBefore` (only calls sent by then are the provider's to vouch for) and
+   * the tokens of the call answered. Resolves whether `remaining-*` figures agreed with the local
+   * log (`undefined`: none were given).
+   */
+  private async absorb(
+    model: string,
+    state: ProviderRateLimitState,
+    now: number,
+    sentBefore: number,
+    tokens: number | undefined,
+  ): Promise<boolean | undefined> {
     const entry = this.entry(model);
-    if (isNonNegative(state.retryAfterMs) && state.retryAfterMs > 0) {
-      await this.blockUntil(model, now + state.retryAfterMs);
-    }
+    const release = this.store.release?.bind(this.store);
     const facts = [
       [
         "requests",
@@ -242,37 +379,70 @@ export class RateLimiter {
       ],
       ["tokens", state.limitTokens, state.remainingTokens, state.resetTokensMs, state.tokensIntervalMs],
     ] as const;
-    for (const [unit, limit, remaining, resetMs, interval] of facts) {
+    // Limits first: the room the provider promises below is room within them.
+    for (const [unit, limit, , , interval] of facts) {
       const intervalMs = isNonNegative(interval) && interval > 0 ? interval : MINUTE_MS;
       const key = dimensionKey(unit, intervalMs);
       if (isNonNegative(limit) && limit > 0) {
         const prev = entry.learned.get(key);
-        if (!prev || limit < prev.limit) entry.learned.set(key, { unit, intervalMs, limit });
+        if (!prev || limit < prev.limit) {
+          entry.learned.set(key, { unit, intervalMs, limit });
+          entry.dims = undefined;
+        }
       }
+    }
+    if (isNonNegative(state.retryAfterMs) && state.retryAfterMs > 0) {
+      const until = now + state.retryAfterMs;
+      await this.blockUntil(model, until);
+      // Room for the next call then: the provider said so, whatever the local log predicts.
+      if (release) {
+        for (const window of windowSpecs(this.dimensions(model), now)) {
+          const amount = window.unit === "requests" ? 1 : (tokens ?? 0);
+          if (window.kind === "sliding" && amount > 0) {
+            await release({ key: model, window, at: until, amount, sentBefore, now });
+          }
+        }
+      }
+    }
+    let agreed: boolean | undefined;
+    for (const [unit, , remaining, resetMs, interval] of facts) {
       if (!isNonNegative(remaining)) continue;
-      // Same (margined) windows as reservations, so a phantom leaves exactly at the provider's reset.
-      const windows = windowSpecs(this.dimensions(model), now, this.margin);
-      const window = windows.find(
-        (w) =>
-          w.unit === unit &&
-          w.intervalMs === intervalMs + (w.kind === "sliding" ? this.margin(intervalMs) : 0),
+      const intervalMs = isNonNegative(interval) && interval > 0 ? interval : MINUTE_MS;
+      const window = windowSpecs(this.dimensions(model), now).find(
+        (w) => w.unit === unit && w.intervalMs === intervalMs,
       );
       if (!window) continue;
       const reset = isNonNegative(resetMs) ? resetMs : intervalMs;
-      await this.store.constrain({
+      if (Math.floor(remaining) === 0 && isNonNegative(resetMs) && resetMs > 0 && release) {
+        // Nothing left, full again at the reset: the window empties then, as the provider says.
+        await release({
+          key: model,
+          window,
+          at: now + reset,
+          amount: Number.POSITIVE_INFINITY,
+          sentBefore,
+          now,
+        });
+      }
+      const r = await this.store.constrain({
         key: model,
         window,
         remaining: Math.floor(remaining),
         resetAt: now + reset,
         now,
       });
+      const agrees = !r || r.deficit <= 0;
+      agreed = (agreed ?? true) && agrees;
     }
+    return agreed;
   }
 
   /** A provider's retry hint: nothing for `model` starts before `untilMs` (epoch ms). */
   async blockUntil(model: string, untilMs: number): Promise<void> {
     if (!Number.isFinite(untilMs)) return;
-    this.entry(model).blockEpoch++;
+    const entry = this.entry(model);
+    entry.blockEpoch++;
+    entry.blockedUntil = Math.max(entry.blockedUntil, untilMs);
     await this.store.block({ key: model, until: untilMs });
   }
 
@@ -294,42 +464,138 @@ export class RateLimiter {
     return s.blockedUntil === undefined ? { dimensions } : { blockedUntil: s.blockedUntil, dimensions };
   }
 
-  /** Effective dimensions: configured ones lowered by learned limits, plus learned-only ones. */
   /** Whether any of the model's limits (configured or learned) counts tokens, so callers know to estimate them. */
   countsTokens(model: string): boolean {
     return this.dimensions(model).some((d) => d.unit === "tokens");
   }
 
+  /**
+   * The transit allowance a call of `model` is booked with now (at `origin`, default the
+   * endpoint its last call went to), ms.
+   */
+  arrivalMargin(model: string, origin?: string): number {
+    return this.marginFor(model, origin);
+  }
+
+  private marginFor(model: string, origin?: string): number {
+    const entry = this.entry(model);
+    this.dimensions(model);
+    if (!this.learnMargin) return entry.base;
+    const learned = entry.margins.get(origin ?? entry.origin);
+    return learned ? learned.value(entry.base) : entry.base;
+  }
+
+  private learner(model: string, origin: string | undefined): TransitMargin | undefined {
+    if (!this.learnMargin) return undefined;
+    const entry = this.entry(model);
+    const key = origin ?? entry.origin;
+    let m = entry.margins.get(key);
+    if (!m) {
+      m = new TransitMargin();
+      entry.margins.set(key, m);
+    }
+    return m;
+  }
+
+  private onSent(ev: SendEvidence): void {
+    const t = ev.ticket as Ticket;
+    if (ev.origin !== undefined) this.entry(t.model).origin = ev.origin;
+    if (!t.booked || !this.store.stamp || ev.writtenAt === undefined) return;
+    const at = ev.writtenAt + this.marginFor(t.model, ev.origin);
+    // Only later: the decision-time stamp already stands, and moving earlier needs a hard bound.
+    // A provisional booking is stamped in any case: it is on the wire now.
+    if (at > t.at + STAMP_SLACK_MS) this.restamp(ev, t, at);
+    else if (t.provisional) this.restamp(ev, t, t.at);
+  }
+
+  private onResponse(ev: SendEvidence, first: boolean): void {
+    const t = ev.ticket as Ticket;
+    if (first && ev.sentAt !== undefined && ev.respondedAt !== undefined) {
+      // The provider had the request before its first byte came back, minus its own time.
+      const upper = ev.respondedAt - (ev.processingMs ?? 0);
+      this.learner(t.model, ev.origin)?.bound(upper - (ev.writtenAt ?? ev.sentAt));
+      const cap = Math.max(ev.sentAt, upper);
+      if (t.booked && this.store.stamp && cap < t.at - STAMP_SLACK_MS) this.restamp(ev, t, cap);
+    }
+    const headers = ev.headers;
+    const limited = ev.status === 429 && t.booked;
+    if (headers === undefined && !limited) return;
+    const respondedAt = ev.respondedAt ?? this.clock.now();
+    const origin = ev.origin;
+    chain(ev, async () => {
+      if (limited) this.learner(t.model, origin)?.widen();
+      if (headers === undefined) return;
+      await this.clock.busy(this.learnFrom(t, headers, respondedAt, origin, limited));
+    });
+  }
+
+  private async learnFrom(
+    t: Ticket,
+    headers: Record<string, string>,
+    respondedAt: number,
+    origin: string | undefined,
+    limited: boolean,
+  ): Promise<void> {
+    const state = parseRateLimitHeaders(headers, { now: respondedAt });
+    const agreed = await this.absorb(t.model, state, respondedAt, t.at, t.tokens);
+    if (agreed !== undefined && !limited) this.learner(t.model, origin)?.headers(agreed);
+  }
+
+  private restamp(ev: SendEvidence, t: Ticket, at: number): void {
+    t.at = at;
+    t.provisional = false;
+    const entryId = this.entryId(t);
+    const stamp = this.store.stamp?.bind(this.store);
+    if (!entryId || !stamp) return;
+    chain(ev, () => this.clock.busy(stamp({ ...this.target(t.model), entryId, at })));
+  }
+
+  /** Effective dimensions: configured ones lowered by learned limits, plus learned-only ones. */
   private dimensions(model: string): Dimension[] {
     const entry = this.models.get(model);
     if (!entry) return [];
-    if (entry.learned.size === 0) return entry.configured;
-    const out = entry.configured.map((d) => {
-      const l = entry.learned.get(dimensionKey(d.unit, d.intervalMs));
-      return l && l.limit < d.limit ? { ...d, limit: l.limit } : d;
-    });
-    for (const [key, l] of entry.learned) {
-      if (!entry.configured.some((d) => dimensionKey(d.unit, d.intervalMs) === key)) {
-        out.push({
-          name: dimensionName(l.unit, l.intervalMs),
-          unit: l.unit,
-          limit: l.limit,
-          intervalMs: l.intervalMs,
-        });
+    if (entry.dims) return entry.dims;
+    let out = entry.configured;
+    if (entry.learned.size > 0) {
+      out = entry.configured.map((d) => {
+        const l = entry.learned.get(dimensionKey(d.unit, d.intervalMs));
+        return l && l.limit < d.limit ? { ...d, limit: l.limit } : d;
+      });
+      for (const [key, l] of entry.learned) {
+        if (!entry.configured.some((d) => dimensionKey(d.unit, d.intervalMs) === key)) {
+          out.push({
+            name: dimensionName(l.unit, l.intervalMs),
+            unit: l.unit,
+            limit: l.limit,
+            intervalMs: l.intervalMs,
+          });
+        }
       }
     }
+    entry.dims = out;
+    const sliding = out.filter((d) => !d.timeZone).map((d) => d.intervalMs);
+    entry.base = sliding.length > 0 ? Math.max(0, this.margin(Math.min(...sliding))) : 0;
     return out;
   }
 
   private target(model: string): StoreTarget {
     const now = this.clock.now();
-    return { key: model, windows: windowSpecs(this.dimensions(model), now, this.margin), now };
+    return { key: model, windows: windowSpecs(this.dimensions(model), now), now };
   }
 
   private entry(model: string): ModelEntry {
     let e = this.models.get(model);
     if (!e) {
-      e = { configured: [], learned: new Map(), blockEpoch: 0 };
+      e = {
+        configured: [],
+        learned: new Map(),
+        blockEpoch: 0,
+        dims: undefined,
+        base: 0,
+        margins: new Map(),
+        origin: "",
+        blockedUntil: 0,
+      };
       this.models.set(model, e);
     }
     return e;
@@ -340,6 +606,16 @@ export class RateLimiter {
     const prefix = `${this.idPrefix}:`;
     return ticket.id.startsWith(prefix) ? ticket.id.slice(prefix.length) : undefined;
   }
+}
+
+/** Queues store work started from a channel event; it settles before the call returns. */
+function chain(ev: SendEvidence, work: () => Promise<unknown>): void {
+  const run = () =>
+    work().then(
+      () => undefined,
+      () => undefined, // bookkeeping must never fail a call
+    );
+  ev.pending = ev.pending ? ev.pending.then(run) : run();
 }
 
 function isNonNegative(n: number | undefined): n is number {

@@ -43,20 +43,29 @@ export interface StoreTarget {
   now: number;
 }
 
-/** Book one request plus `tokens` on every window of its unit, at the earliest instant all allow. */
+/**
+ * Book one request plus `tokens` on every window of its unit, at the earliest instant all allow.
+ * Its entries stand at `start + arrivalMarginMs`: the latest the provider is expected to stamp it.
+ */
 export interface StoreReserveRequest extends StoreTarget {
   tokens: number;
   /** Book nothing and answer `wait_too_long` if the start would be later than `now + maxWaitMs`. */
   maxWaitMs: number;
+  /** Transit allowance, ms (>= 0): entries stand this long after the start. Default 0. */
+  arrivalMarginMs?: number;
 }
 
-/** The store's answer to a reservation; `entryId` identifies the booking for commit/cancel. */
+/** The store's answer to a reservation; `entryId` identifies the booking for confirm/stamp/commit/cancel. */
 export type StoreReserveResult =
   | { kind: "granted"; entryId: string; startAt: number; waitMs: number }
   | { kind: "wait_too_long"; waitMs: number; dimension: string }
   | { kind: "never_fits"; dimension: string; requested: number; limit: number };
 
-/** A booked call came back: move its entries to `now` and set its token cost to `actualTokens`. */
+/**
+ * A booked call came back: set its token cost to `actualTokens` (a refund or a debt) and close the
+ * booking. Its entries stay where evidence of its arrival put them: the provider stamped the
+ * request when it arrived, not when its answer was complete.
+ */
 export interface StoreCommitRequest extends StoreTarget {
   entryId: string;
   /** Tokens actually used; absent keeps the estimate. */
@@ -69,8 +78,9 @@ export interface StoreCancelRequest extends StoreTarget {
 }
 
 /**
- * The provider says only `remaining` is left on `window` until `resetAt`: if the local log
- * believes in more room, book a phantom entry that holds the difference until `resetAt`.
+ * The provider says only `remaining` is left on `window` until `resetAt`: if the calls this log
+ * has seen sent believe in more room, book a phantom entry that holds the difference until
+ * `resetAt`.
  */
 export interface StoreConstrainRequest {
   key: string;
@@ -80,10 +90,48 @@ export interface StoreConstrainRequest {
   now: number;
 }
 
+/** What {@link RateLimitStore.constrain} did: the phantom it booked (0 when the provider agreed). */
+export interface StoreConstrainResult {
+  deficit: number;
+}
+
 /** Nothing for `key` starts before `until` (kept if an existing block ends later). */
 export interface StoreBlockRequest {
   key: string;
   until: number;
+}
+
+/**
+ * Evidence that a booked call reached the provider no later than `at` (its request was written to
+ * the socket, plus a transit allowance; or its response's first byte, minus the server's own
+ * processing time): its entries move to `at`, earlier or later. The booking counts as sent, and
+ * is no longer provisional.
+ */
+export interface StoreStampRequest extends StoreTarget {
+  entryId: string;
+  at: number;
+}
+
+/**
+ * The provider says when room comes back on `window`: at `at`, `amount` units are free
+ * (`Infinity`: the window is empty then, a full reset). A local log that predicts a later instant
+ * is wrong: the oldest entries sent no later than `sentBefore` move to `at - intervalMs`, so they
+ * leave the window at `at`, until the room is there. Sliding windows only.
+ */
+export interface StoreReleaseRequest {
+  key: string;
+  window: WindowSpec;
+  at: number;
+  amount: number;
+  /** Only entries at or before this instant are the provider's to vouch for (sent before it answered). */
+  sentBefore: number;
+  now: number;
+}
+
+/** Calls sent through another store (the local share during a Redis outage, or the reverse). */
+export interface StoreRecordRequest extends StoreTarget {
+  /** When each call is counted (its arrival estimate) and its tokens. */
+  entries: ReadonlyArray<{ at: number; tokens: number }>;
 }
 
 /** One window of {@link StoreStatus}. */
@@ -101,16 +149,22 @@ export interface StoreStatus {
 
 /**
  * Where bookings live. Every method is ONE atomic operation on one key (in Redis: one Lua script
- * over a sorted set per window, keyed `{model}:window`, plus a block key), so several processes
- * sharing a store never double-book. Implementations must keep, per window, a log of
- * `(time, cost)` entries and answer a reservation with the earliest `t >= max(now, block, last
- * uncommitted booking)` at which every window has room, booking at `t`.
+ * over two sorted sets per window, keyed `{model}:...`, plus a block key), so several processes
+ * sharing a store never double-book. Implementations keep, per window, a log of `(time, cost)`
+ * entries (every booking, at its arrival estimate) and the part of it that was really sent, and
+ * answer a reservation with the earliest `t >= max(now, block, last open booking)` at which every
+ * window has room, booking at `t`.
+ *
+ * A booking's life: `reserve` -> `confirm` (about to be sent: re-checked against what was really
+ * sent, stamped at `now + arrivalMarginMs`) -> `stamp` (evidence of its arrival, any number of
+ * times) -> `commit` (tokens reconciled) or `cancel` (never sent).
  */
 export interface RateLimitStore {
   reserve(request: StoreReserveRequest): Promise<StoreReserveResult>;
   commit(request: StoreCommitRequest): Promise<void>;
   cancel(request: StoreCancelRequest): Promise<void>;
-  constrain(request: StoreConstrainRequest): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: stores written before the result existed return void.
+  constrain(request: StoreConstrainRequest): Promise<StoreConstrainResult | undefined | void>;
   block(request: StoreBlockRequest): Promise<void>;
   status(request: StoreTarget): Promise<StoreStatus>;
   /**
@@ -118,18 +172,37 @@ export interface RateLimitStore {
    * behind a batch were computed from the batch's *booked* instant; if the batch actually left
    * late (a busy event loop, a slow store) while the queued call leaves on time, the provider sees
    * less than a window between them. `confirm` re-checks the booking's sliding windows against
-   * what was really sent and either stamps it at `now` or says when it may go.
+   * what was really sent (bookings not yet confirmed check themselves when they are) and either
+   * stamps it at `now + arrivalMarginMs` or says when it may go.
    */
   confirm?(request: StoreConfirmRequest): Promise<StoreConfirmResult>;
+  /** Moves a booking to evidence of its arrival (optional; without it the confirm stamp stands). */
+  stamp?(request: StoreStampRequest): Promise<void>;
+  /** The provider's own "when" (optional; without it the local log's prediction stands). */
+  release?(request: StoreReleaseRequest): Promise<void>;
+  /** Counts calls sent elsewhere (optional; the Redis fail-over uses it to hand bookings over). */
+  record?(request: StoreRecordRequest): Promise<void>;
 }
 
 /** A granted booking about to be sent. */
 export interface StoreConfirmRequest extends StoreTarget {
   entryId: string;
+  /** Transit allowance added to `now` for the stamp, ms (>= 0). Default 0. */
+  arrivalMarginMs?: number;
+  /**
+   * The caller will `stamp` the booking once its request is seen on the wire. Until then it has
+   * not left yet: whenever its entry would fall out of the shortest sliding window, it moves to
+   * the operation's `now + arrivalMarginMs`, so it keeps counting however late the send.
+   */
+  provisional?: boolean;
 }
 
-/** `ok`: stamped at `now`, send it. Otherwise sleep until `retryAt` and confirm again. */
-export type StoreConfirmResult = { ok: true } | { ok: false; retryAt: number };
+/**
+ * `ok`: stamped at `now` (+ margin), send it. Otherwise sleep until `retryAt` and confirm again,
+ * or, `lost`, the store no longer knows the booking (it expired, or the store lost its data in a
+ * restart): book again, never send it unchecked.
+ */
+export type StoreConfirmResult = { ok: true } | { ok: false; retryAt: number; lost?: true };
 
 /** What one booking costs on a window of the given unit. */
 export function costOn(unit: LimitUnit, tokens: number): number {

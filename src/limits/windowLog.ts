@@ -2,10 +2,11 @@
  * The log of one limit dimension: entries `(time, seq, cost)` kept sorted by `(time, seq)`, with
  * running sums so that "how much is booked after t" and "when has enough left the window" are
  * binary searches (O(log n)). Entries leave from the front as time passes (amortised O(1));
- * new bookings land at the back (O(1)). Moving or re-costing an entry touches only the entries
- * after it, which in practice are the calls booked after it that are still in the window.
+ * new bookings land at the back (O(1)). An entry is found again by its `seq` (a booking is
+ * re-stamped when evidence of its arrival comes in); moving or re-costing it touches only the
+ * entries after it, which in practice are the few calls booked after it still in the window.
  *
- * Costs must be >= 0 so the running sums are monotone.
+ * Costs must be >= 0 so the running sums are monotone. Zero-cost entries are not stored.
  */
 export class WindowLog {
   private times: number[] = [];
@@ -17,6 +18,8 @@ export class WindowLog {
   private head = 0;
   /** Running sum just before `head`. */
   private base = 0;
+  /** seq -> time of every live entry. */
+  private readonly at = new Map<number, number>();
 
   /** Number of live entries. */
   get size(): number {
@@ -27,6 +30,11 @@ export class WindowLog {
   total(): number {
     const n = this.times.length;
     return n > this.head ? this.cums[n - 1]! - this.base : 0;
+  }
+
+  /** The time of entry `seq`, if it is in the log. */
+  timeOf(seq: number): number | undefined {
+    return this.at.get(seq);
   }
 
   /** Sum of the costs of entries with time > `t`. */
@@ -58,30 +66,10 @@ export class WindowLog {
     return this.times[lo]! + intervalMs;
   }
 
-  /**
-   * Like {@link earliestWithin}, but only entries at or before `upTo` count (later ones are
-   * bookings that will check themselves when they are sent): the earliest `x` at which entries
-   * with time in `(x - intervalMs, upTo]` sum to at most `budget`; `-Infinity` if they do at `upTo`.
-   */
-  earliestWithinUpTo(budget: number, intervalMs: number, upTo: number): number {
-    const end = this.upperBound(upTo);
-    const start = this.upperBound(upTo - intervalMs);
-    const excess = this.cumBefore(end) - this.cumBefore(start) - budget;
-    if (end <= start || excess <= 0) return Number.NEGATIVE_INFINITY;
-    let lo = start;
-    let hi = end - 1;
-    const target = this.cumBefore(start) + excess;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.cums[mid]! >= target) hi = mid;
-      else lo = mid + 1;
-    }
-    return this.times[lo]! + intervalMs;
-  }
-
-  /** Adds an entry. Zero-cost entries are not stored (they can never bind). */
+  /** Adds an entry (`seq` must not be in the log). Zero-cost entries are not stored. */
   insert(time: number, seq: number, cost: number): void {
     if (cost <= 0) return;
+    this.at.set(seq, time);
     const n = this.times.length;
     if (n === this.head || this.before(n - 1, time, seq)) {
       this.times.push(time);
@@ -90,25 +78,64 @@ export class WindowLog {
       this.cums.push(this.cumBefore(n) + cost);
       return;
     }
-    const at = this.lowerBound(time, seq);
-    this.times.splice(at, 0, time);
-    this.seqs.splice(at, 0, seq);
-    this.costs.splice(at, 0, cost);
-    this.cums.splice(at, 0, 0);
-    this.recomputeFrom(at);
+    const i = this.lowerBound(time, seq);
+    this.times.splice(i, 0, time);
+    this.seqs.splice(i, 0, seq);
+    this.costs.splice(i, 0, cost);
+    this.cums.splice(i, 0, 0);
+    this.recomputeFrom(i);
   }
 
-  /** Removes the entry `(time, seq)`; returns its cost, or `undefined` if it is not in the log. */
-  remove(time: number, seq: number): number | undefined {
-    const at = this.lowerBound(time, seq);
-    if (at >= this.times.length || this.times[at] !== time || this.seqs[at] !== seq) return undefined;
-    const cost = this.costs[at]!;
-    this.times.splice(at, 1);
-    this.seqs.splice(at, 1);
-    this.costs.splice(at, 1);
-    this.cums.splice(at, 1);
-    this.recomputeFrom(at);
+  /** Removes entry `seq`; returns its cost, or `undefined` if it is not in the log. */
+  remove(seq: number): number | undefined {
+    const time = this.at.get(seq);
+    if (time === undefined) return undefined;
+    const i = this.lowerBound(time, seq);
+    const cost = this.costs[i]!;
+    this.at.delete(seq);
+    this.times.splice(i, 1);
+    this.seqs.splice(i, 1);
+    this.costs.splice(i, 1);
+    this.cums.splice(i, 1);
+    this.recomputeFrom(i);
     return cost;
+  }
+
+  /** Moves entry `seq` to `time` (nothing if it is not in the log). */
+  move(seq: number, time: number): void {
+    const old = this.at.get(seq);
+    if (old === undefined || old === time) return;
+    const cost = this.remove(seq)!;
+    this.insert(time, seq, cost);
+  }
+
+  /** Puts entry `seq` at `time` with `cost`, wherever it was before (0 removes it). */
+  put(seq: number, time: number, cost: number): void {
+    if (this.at.has(seq)) this.remove(seq);
+    this.insert(time, seq, cost);
+  }
+
+  /** Sets the cost of entry `seq`, adding it at `time` if it is not in the log (0 removes it). */
+  set(seq: number, time: number, cost: number): void {
+    const old = this.at.get(seq);
+    if (old !== undefined) this.remove(seq);
+    this.insert(old ?? time, seq, cost);
+  }
+
+  /**
+   * Moves the oldest entries with time in `(to, upTo]` to `to`, front first, until their costs
+   * sum to at least `needed` (or every such entry moved). Returns the seqs moved.
+   */
+  ageTo(to: number, upTo: number, needed: number): number[] {
+    const moved: number[] = [];
+    let sum = 0;
+    for (let i = this.upperBound(to); i < this.times.length && sum < needed; i++) {
+      if (this.times[i]! > upTo) break;
+      moved.push(this.seqs[i]!);
+      sum += this.costs[i]!;
+    }
+    for (const seq of moved) this.move(seq, to);
+    return moved;
   }
 
   /** Drops every entry with time <= `t` (they have left every window that matters). */
@@ -123,6 +150,7 @@ export class WindowLog {
 
   private dropFront(end: number): void {
     if (end <= this.head) return;
+    for (let i = this.head; i < end; i++) this.at.delete(this.seqs[i]!);
     this.base = this.cums[end - 1]!;
     this.head = end;
     // Compact once the dead prefix outweighs the live part: amortised O(1) per entry.
@@ -148,8 +176,8 @@ export class WindowLog {
     return i > this.head ? this.cums[i - 1]! : this.base;
   }
 
-  private recomputeFrom(at: number): void {
-    for (let i = at; i < this.times.length; i++) this.cums[i] = this.cumBefore(i) + this.costs[i]!;
+  private recomputeFrom(from: number): void {
+    for (let i = from; i < this.times.length; i++) this.cums[i] = this.cumBefore(i) + this.costs[i]!;
   }
 
   /** Whether entry `i` sorts strictly before `(time, seq)`. */

@@ -5,8 +5,7 @@ import type { TokenEstimator } from "../context";
 import { isShortfall, type RunBudget, type RunBudgetTicket } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { RateLimiter, ReservationTicket } from "../limits";
-import { withHeaderSink } from "../limits";
-import { parseRateLimitHeaders } from "../limits/headers";
+import { SendEvidence } from "../limits";
 import type { CircuitPermit } from "../retry/circuitBreaker";
 import { type ClassifiedError, classifyError } from "../retry/classify";
 import {
@@ -160,13 +159,16 @@ export class ModelAttempts {
       scope.signal?.throwIfAborted();
       const slot = await this.acquireSlot(c, scope, backoffMs);
       if (slot.kind === "fallback") return slot;
+      // What this attempt did on the wire: when it left (the limiter stamps the slot from it), and
+      // whether anything left at all (a client that refused the input sent nothing).
+      const evidence = new SendEvidence();
       try {
-        const result = await this.send(c, call, scope.signal);
+        const result = await this.send(c, call, slot, scope.signal, evidence);
         this.onSuccess(c, slot.permit);
         scope.attempts.push({ model: c.entry.name, outcome: "ok", waitedMs: slot.waitedMs });
         return { kind: "served", result, booking: slot.ticket };
       } catch (error) {
-        const next = await this.afterError(c, error, slot, counters, scope);
+        const next = await this.afterError(c, error, slot, counters, scope, evidence);
         if (next.kind === "fallback") return next;
         backoffMs = next.backoffMs;
       }
@@ -220,14 +222,19 @@ export class ModelAttempts {
     };
   }
 
-  /** One request to the model, with its response headers routed to the model's limiter. */
-  private send<T>(c: Candidate, call: InnerCall<T>, signal: AbortSignal | undefined): Promise<T> {
-    const { entry } = c;
+  /**
+   * One request to the model. The limiter watches it go out: the slot is stamped from evidence of
+   * when the request really left, and the response's rate-limit headers are learned.
+   */
+  private send<T>(
+    c: Candidate,
+    call: InnerCall<T>,
+    slot: Slot,
+    signal: AbortSignal | undefined,
+    evidence: SendEvidence,
+  ): Promise<T> {
     return this.d.clock.busy(
-      withHeaderSink(
-        (headers) => void this.learnHeaders(entry.name, headers),
-        () => raceAbort(call(entry, c.messages, signal), signal),
-      ),
+      this.d.limiter.send(slot.ticket, () => raceAbort(call(c.entry, c.messages, signal), signal), evidence),
     );
   }
 
@@ -246,13 +253,16 @@ export class ModelAttempts {
     slot: Slot,
     counters: AttemptCounters,
     scope: CallScope,
+    evidence: SendEvidence,
   ): Promise<
     { kind: "retry"; backoffMs: number } | { kind: "fallback"; reason: FallbackReason; error: unknown }
   > {
     const { entry } = c;
     const { clock, limiter, events, settings } = this.d;
     const now = clock.now();
-    const classified = classifyError(error, now);
+    const classified = classifyError(error, now, {
+      requestSent: evidence.requests > 0 || evidence.sent,
+    });
     events.emit("attemptFailed", { model: entry.name, kind: classified.kind, message: classified.message });
     scope.attempts.push({
       model: entry.name,
@@ -325,14 +335,6 @@ export class ModelAttempts {
       this.d.logger.warn(
         `${entry.name}: the provider refused the key or model (${error.message}); skipping it for now.`,
       );
-    }
-  }
-
-  private async learnHeaders(model: string, headers: Headers): Promise<void> {
-    try {
-      await this.d.limiter.learn(model, parseRateLimitHeaders(headers, { now: this.d.clock.now() }));
-    } catch (error) {
-      this.d.logger.debug?.(`could not learn rate-limit headers for ${model}: ${String(error)}`);
     }
   }
 }

@@ -7,8 +7,12 @@ import type {
   StoreConfirmRequest,
   StoreConfirmResult,
   StoreConstrainRequest,
+  StoreConstrainResult,
+  StoreRecordRequest,
+  StoreReleaseRequest,
   StoreReserveRequest,
   StoreReserveResult,
+  StoreStampRequest,
   StoreStatus,
   StoreTarget,
   WindowSpec,
@@ -44,7 +48,7 @@ export interface RedisRateLimitStoreOptions {
   staleBookingMs?: number;
 }
 
-const SCRIPT_NAME = "ratelimit_v1";
+const SCRIPT_NAME = "ratelimit_v2";
 
 /** The JSON the script decodes for a window (short names keep the payload small). */
 interface WireWindow {
@@ -59,9 +63,9 @@ interface WireWindow {
 /**
  * A {@link RateLimitStore} in Redis, shared by every process that uses the same Redis and
  * `keyPrefix`: the semantics of `MemoryRateLimitStore` (sliding-window logs per dimension, FIFO
- * bookings, exact earliest start, check-and-stamp at send time, commit re-stamp, header phantoms,
- * retry-hint blocks), each method ONE Lua script over the model's keys, so concurrent replicas
- * never double-book. Keys share the model's `{hash-tag}` (Redis Cluster) and expire a minute after
+ * bookings, exact earliest start, check-and-stamp at send time, stamps from evidence of arrival,
+ * header phantoms and releases, retry-hint blocks), each method ONE Lua script over the model's
+ * keys, so concurrent replicas never double-book. Keys share the model's `{hash-tag}` (Redis Cluster) and expire a minute after
  * nothing in them matters any more.
  *
  * Calls fail (reject) when Redis is unreachable or slow; wrap the store in
@@ -86,6 +90,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     const payload = {
       t: req.tokens,
       mw: Number.isFinite(req.maxWaitMs) ? Math.max(0, req.maxWaitMs) : -1,
+      m: finiteMargin(req.arrivalMarginMs),
     };
     const { reply, toCaller } = await this.call("reserve", req.key, req.windows, req.now, payload);
     const [kind, a = "", b = "", c = ""] = reply;
@@ -108,8 +113,11 @@ export class RedisRateLimitStore implements RateLimitStore {
   async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
     const { reply, toCaller } = await this.call("confirm", req.key, req.windows, req.now, {
       id: req.entryId,
+      m: finiteMargin(req.arrivalMarginMs),
+      pv: req.provisional === true ? 1 : 0,
     });
     // A server-time `retryAt` maps into the caller's clock late by at most the round trip.
+    if (reply[0] === "lost") return { ok: false, retryAt: req.now, lost: true };
     return reply[0] === "retry" ? { ok: false, retryAt: toCaller(num(reply[1] ?? "")) } : { ok: true };
   }
 
@@ -117,8 +125,32 @@ export class RedisRateLimitStore implements RateLimitStore {
     await this.call("cancel", req.key, req.windows, req.now, { id: req.entryId });
   }
 
-  async constrain(req: StoreConstrainRequest): Promise<void> {
-    await this.call("constrain", req.key, [req.window], req.now, { ra: req.resetAt, rem: req.remaining });
+  async stamp(req: StoreStampRequest): Promise<void> {
+    if (!Number.isFinite(req.at)) return;
+    await this.call("stamp", req.key, req.windows, req.now, { id: req.entryId, at: req.at });
+  }
+
+  async constrain(req: StoreConstrainRequest): Promise<StoreConstrainResult> {
+    const { reply } = await this.call("constrain", req.key, [req.window], req.now, {
+      ra: req.resetAt,
+      rem: req.remaining,
+    });
+    return { deficit: num(reply[1] ?? "0") };
+  }
+
+  async release(req: StoreReleaseRequest): Promise<void> {
+    if (!Number.isFinite(req.at) || !(req.amount > 0)) return;
+    await this.call("release", req.key, [req.window], req.now, {
+      at: req.at,
+      amt: Number.isFinite(req.amount) ? req.amount : -1,
+      sb: Number.isFinite(req.sentBefore) ? req.sentBefore : req.now,
+    });
+  }
+
+  async record(req: StoreRecordRequest): Promise<void> {
+    const e = req.entries.filter((x) => Number.isFinite(x.at)).map((x) => [x.at, x.tokens]);
+    if (e.length === 0) return;
+    await this.call("record", req.key, req.windows, req.now, { e });
   }
 
   async block(req: StoreBlockRequest): Promise<void> {
@@ -140,7 +172,7 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /** Deletes every key of `model` (tests, or after changing a model's limits for good). */
   async clear(model: string): Promise<void> {
-    const keys = [this.key(model, "m"), this.key(model, "b"), this.key(model, "q")];
+    const keys = [this.key(model, "m"), this.key(model, "b"), this.key(model, "q"), this.key(model, "f")];
     await withTimeout(this.runner.run("del_v1", DEL_LUA, keys, []), this.timeoutMs, "clear");
   }
 
@@ -155,12 +187,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     now: number,
     payload: Record<string, unknown>,
   ): Promise<{ reply: string[]; toCaller: (t: number) => number }> {
-    const keys = [
-      this.key(model, "m"),
-      this.key(model, "b"),
-      this.key(model, "q"),
-      ...windows.map((w) => this.key(model, `w:${w.name}`)),
-    ];
+    const keys = [this.key(model, "m"), this.key(model, "b"), this.key(model, "q"), this.key(model, "f")];
+    for (const w of windows) keys.push(this.key(model, `w:${w.name}`), this.key(model, `x:${w.name}`));
     const server = this.clock === undefined;
     const body = JSON.stringify({
       ...payload,
@@ -190,14 +218,20 @@ const DEL_LUA = `
 local fields = redis.call('HKEYS', KEYS[1])
 local base = string.sub(KEYS[1], 1, -2)
 for _, f in ipairs(fields) do
-  if string.sub(f, 1, 2) == 's:' then redis.call('DEL', base .. 'w:' .. string.sub(f, 3)) end
+  local p = string.sub(f, 1, 2)
+  if p == 's:' then redis.call('DEL', base .. 'w:' .. string.sub(f, 3)) end
+  if p == 'x:' then redis.call('DEL', base .. 'x:' .. string.sub(f, 3)) end
 end
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 `;
 
 function wire(w: WindowSpec): WireWindow {
   const base = { n: w.name, r: w.unit === "requests" ? 1 : 0, l: w.limit, i: w.intervalMs } as const;
   return w.kind === "calendar" ? { ...base, c: 1, p: w.periodStarts } : { ...base, c: 0 };
+}
+
+function finiteMargin(ms: number | undefined): number {
+  return ms !== undefined && Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 function num(s: string): number {

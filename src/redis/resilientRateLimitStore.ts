@@ -7,8 +7,12 @@ import type {
   StoreConfirmRequest,
   StoreConfirmResult,
   StoreConstrainRequest,
+  StoreConstrainResult,
+  StoreRecordRequest,
+  StoreReleaseRequest,
   StoreReserveRequest,
   StoreReserveResult,
+  StoreStampRequest,
   StoreStatus,
   StoreTarget,
   WindowSpec,
@@ -62,16 +66,52 @@ export function resolveShare(options: ResilienceOptions): number {
   return share;
 }
 
+/** A call this process sent, kept for one window so it can be handed to the other store. */
+interface Sent {
+  at: number;
+  tokens: number;
+  /** Copied into the local store (an outage began while it counted). */
+  seeded: boolean;
+  /** Copied into Redis by a hand-over (it may have been lost there in a restart, or never seen). */
+  recorded: boolean;
+}
+
+/** What this process remembers of one key. */
+interface KeyMemory {
+  /** Sent calls by current entry id (`r:`/`l:`), in send order; oldest first. */
+  readonly sent: Map<string, Sent>;
+  /** The longest sliding window seen for the key: how long a send matters. */
+  horizonMs: number;
+  /** Local bookings were made since the last hand-over to Redis. */
+  localSince: boolean;
+  /** Redis bookings given up during an outage (moved to the local share): cancelled once it answers. */
+  orphans: Array<{ entryId: string; windows: readonly WindowSpec[] }>;
+}
+
+/** Sends are remembered at most this long (a per-day limit is not handed over). */
+const MAX_HORIZON_MS = 3_600_000;
+/** ...and at most this many per key. */
+const MAX_SENT = 50_000;
+
 /**
  * A {@link RateLimitStore} that uses a shared store (Redis) while it answers and, when it fails or
  * times out, either falls back to a local store with a conservative share of each limit
  * (`"fail-open"`, logging one warning) or rejects (`"fail-closed"`). It goes back to the shared
  * store as soon as Redis answers a probe. Entry ids are tagged `r:`/`l:` so commits and cancels
- * reach the store that booked them; commits, cancels, header facts and retry hints never reject
- * (the call they belong to has already happened).
+ * reach the store that holds the booking; commits, cancels, stamps, header facts and retry hints
+ * never reject (the call they belong to has already happened).
  *
- * Known gap: bookings made locally during an outage are not copied into Redis on recovery, so for
- * one window after it the fleet can exceed a limit by what the replicas booked locally.
+ * Failing over keeps the fleet within its limits:
+ * - when an outage begins, the local share starts from the calls this process sent through Redis
+ *   in the last window, so one window never holds a Redis share plus a full local share;
+ * - a call Redis had booked that is confirmed during the outage re-books in the local share (and
+ *   waits there if the share is used up), instead of going out on top of it;
+ * - when Redis answers again, a hand-over period follows (the longest window plus one retry
+ *   interval): this process keeps to its local share while every call it sends is recorded into
+ *   Redis, the calls it sent locally in the last window first. Replicas notice the recovery at
+ *   different moments; by the time any of them books on Redis alone, Redis holds what the whole
+ *   fleet sent, so fresh Redis grants never overlap local ones. Local bookings still queued then
+ *   re-book in Redis when they are due.
  */
 export class ResilientRateLimitStore implements RateLimitStore {
   private readonly shared: RateLimitStore;
@@ -79,16 +119,25 @@ export class ResilientRateLimitStore implements RateLimitStore {
   private readonly share: number;
   private readonly mode: OnRedisUnavailable;
   private readonly outage: OutageTracker;
+  private readonly retryIntervalMs: number;
+  /** Bookings moved to the other store: the id in the ticket -> the id it has now. */
+  private readonly moved = new Map<string, string>();
+  /** Tokens of every open booking, by the id in the ticket (a move re-books them). */
+  private readonly tokens = new Map<string, number>();
+  private readonly keys = new Map<string, KeyMemory>();
+  /** Until this instant (the callers' clock) Redis only records: see the class comment. */
+  private handoverUntil = Number.NEGATIVE_INFINITY;
 
   constructor(options: ResilientRateLimitStoreOptions) {
     this.shared = options.store;
     this.local = options.local ?? new MemoryRateLimitStore();
     this.share = resolveShare(options);
     this.mode = options.onUnavailable ?? "fail-open";
+    this.retryIntervalMs = options.retryIntervalMs ?? 1000;
     this.outage = new OutageTracker(
       "Rate limits",
       options.logger ?? defaultFaultLogger,
-      options.retryIntervalMs ?? 1000,
+      this.retryIntervalMs,
     );
   }
 
@@ -99,48 +148,112 @@ export class ResilientRateLimitStore implements RateLimitStore {
 
   async reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
     const r = await this.route(
+      req,
       () => this.shared.reserve(req),
       () => this.local.reserve({ ...req, windows: this.scaled(req.windows) }),
     );
-    return r.value.kind === "granted" ? { ...r.value, entryId: `${r.via}:${r.value.entryId}` } : r.value;
-  }
-
-  async commit(req: StoreCommitRequest): Promise<void> {
-    await this.settle(req, (store, entryId, windows) => store.commit({ ...req, entryId, windows }));
-  }
-
-  async cancel(req: StoreCancelRequest): Promise<void> {
-    await this.settle(req, (store, entryId, windows) => store.cancel({ ...req, entryId, windows }));
+    if (r.value.kind !== "granted") return r.value;
+    const entryId = `${r.via}:${r.value.entryId}`;
+    this.tokens.set(entryId, req.tokens);
+    return { ...r.value, entryId };
   }
 
   /**
-   * Confirms with the store that booked the call. A local (`l:`) booking asks the local store; a
-   * Redis (`r:`) one asks Redis, and while Redis is unavailable answers `{ ok: true }` (fail-open:
-   * the booking stands at its booked time, as without `confirm`) or, fail-closed, rejects.
+   * Confirms with the store that holds the booking. A Redis booking due while Redis is unavailable
+   * (or during the hand-over) re-books in the local share and waits there if that is used up
+   * (fail-closed: rejects); a local booking due once Redis is back re-books in Redis.
    */
   async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
-    const via = req.entryId.slice(0, 2);
-    const entryId = req.entryId.slice(2);
-    if (via === "l:") {
-      return this.local.confirm
-        ? this.local.confirm({ ...req, entryId, windows: this.scaled(req.windows) })
-        : { ok: true };
-    }
+    const original = req.entryId;
+    const current = this.moved.get(original) ?? original;
+    const via = current.slice(0, 2);
+    const inner = current.slice(2);
     const confirm = this.shared.confirm?.bind(this.shared);
-    if (via !== "r:" || !confirm) return { ok: true };
-    return (
-      await this.route(
-        () => confirm({ ...req, entryId }),
-        async () => ({ ok: true }) as const,
-      )
-    ).value;
+    if (via !== "l:" && via !== "r:") return { ok: false, retryAt: req.now, lost: true };
+    if (via === "r:" && !confirm) return { ok: true };
+    const toShared = confirm !== undefined && (await this.sharedNow(req));
+    let result: StoreConfirmResult;
+    if (via === "l:") {
+      if (toShared && this.tokens.has(original)) {
+        const back = await this.moveToShared(req, original, inner);
+        if (back) return back;
+        return this.confirm(req);
+      }
+      result = this.local.confirm
+        ? await this.local.confirm({ ...req, entryId: inner, windows: this.scaled(req.windows) })
+        : { ok: true };
+    } else {
+      let answered: StoreConfirmResult | undefined;
+      if (toShared) {
+        try {
+          await this.handOver(req);
+          answered = await confirm!({ ...req, entryId: inner });
+          this.outage.succeeded();
+        } catch (err) {
+          this.outage.failed(err, this.fallbackText());
+          if (this.mode === "fail-closed") throw unavailable(err);
+        }
+      }
+      if (!answered) return this.moveToLocal(req, original, inner);
+      result = answered;
+    }
+    if (result.ok) {
+      this.remember(req, current, original, req.now + (req.arrivalMarginMs ?? 0));
+      if (via === "l:") await this.recordShared(req);
+    }
+    return result;
   }
 
-  async constrain(req: StoreConstrainRequest): Promise<void> {
+  async stamp(req: StoreStampRequest): Promise<void> {
+    const current = this.moved.get(req.entryId) ?? req.entryId;
+    const sent = this.memory(req.key, req.windows).sent.get(current);
+    if (sent) sent.at = req.at;
+    await this.settle(req, current, (store, entryId, windows) =>
+      store.stamp ? store.stamp({ ...req, entryId, windows }) : Promise.resolve(),
+    );
+  }
+
+  async commit(req: StoreCommitRequest): Promise<void> {
+    const current = this.moved.get(req.entryId) ?? req.entryId;
+    const sent = this.memory(req.key, req.windows).sent.get(current);
+    if (sent && req.actualTokens !== undefined) sent.tokens = req.actualTokens;
+    this.forget(req.entryId);
+    await this.settle(req, current, (store, entryId, windows) => store.commit({ ...req, entryId, windows }));
+  }
+
+  async cancel(req: StoreCancelRequest): Promise<void> {
+    const current = this.moved.get(req.entryId) ?? req.entryId;
+    this.memory(req.key, req.windows).sent.delete(current);
+    this.forget(req.entryId);
+    await this.settle(req, current, (store, entryId, windows) => store.cancel({ ...req, entryId, windows }));
+  }
+
+  async constrain(req: StoreConstrainRequest): Promise<StoreConstrainResult | undefined> {
     // The local store hears it too, so a fallback starts from what the provider last said.
     const [window] = this.scaled([req.window]);
-    await this.local.constrain({ ...req, window: window! });
-    await this.bestEffort(() => this.shared.constrain(req));
+    const local = await this.local.constrain({ ...req, window: window! });
+    let shared: StoreConstrainResult | undefined;
+    await this.bestEffort(async () => {
+      shared = (await this.shared.constrain(req)) ?? undefined;
+    });
+    return shared ?? local ?? undefined;
+  }
+
+  /**
+   * Redis only. The provider's "room at T" is room for the whole fleet: each replica's local share
+   * taking it as its own would let N calls into one slot.
+   */
+  async release(req: StoreReleaseRequest): Promise<void> {
+    const release = this.shared.release?.bind(this.shared);
+    if (release) await this.bestEffort(() => release(req));
+  }
+
+  async record(req: StoreRecordRequest): Promise<void> {
+    await this.route(
+      req,
+      async () => this.shared.record?.(req),
+      async () => this.local.record?.({ ...req, windows: this.scaled(req.windows) }),
+    );
   }
 
   async block(req: StoreBlockRequest): Promise<void> {
@@ -151,6 +264,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
   async status(req: StoreTarget): Promise<StoreStatus> {
     return (
       await this.route(
+        req,
         () => this.shared.status(req),
         () => this.local.status({ ...req, windows: this.scaled(req.windows) }),
       )
@@ -163,11 +277,13 @@ export class ResilientRateLimitStore implements RateLimitStore {
   }
 
   private async route<T>(
+    target: StoreTarget,
     shared: () => Promise<T>,
     local: () => Promise<T>,
   ): Promise<{ value: T; via: "r" | "l" }> {
-    if (this.outage.shouldTry()) {
+    if (await this.sharedNow(target)) {
       try {
+        await this.handOver(target);
         const value = await shared();
         this.outage.succeeded();
         return { value, via: "r" };
@@ -175,24 +291,228 @@ export class ResilientRateLimitStore implements RateLimitStore {
         this.outage.failed(err, this.fallbackText());
         if (this.mode === "fail-closed") throw unavailable(err);
       }
-    } else if (this.mode === "fail-closed") {
-      throw new RedisUnavailableError("Rate-limit store unavailable (fail-closed).");
     }
+    await this.seedLocal(target);
     return { value: await local(), via: "l" };
   }
 
+  /**
+   * Whether an operation goes to Redis now. During an outage one caller per retry interval probes
+   * (recording this key's local sends); the probe that succeeds starts the hand-over, during which
+   * operations stay local. Fail-closed refuses while Redis is down.
+   */
+  private async sharedNow(target: StoreTarget): Promise<boolean> {
+    if (this.outage.isDown) {
+      if (this.outage.shouldTry()) {
+        try {
+          await this.handOver(target, true);
+          this.outage.succeeded();
+          if (this.mode === "fail-open") {
+            const horizon = this.memory(target.key, target.windows).horizonMs;
+            this.handoverUntil = target.now + horizon + this.retryIntervalMs;
+          }
+        } catch (err) {
+          this.outage.failed(err, this.fallbackText());
+        }
+      }
+      if (this.outage.isDown) {
+        if (this.mode === "fail-closed") {
+          throw new RedisUnavailableError("Rate-limit store unavailable (fail-closed).");
+        }
+        return false;
+      }
+    }
+    return target.now >= this.handoverUntil;
+  }
+
+  /**
+   * Before anything is granted by Redis after an outage: record the calls this process sent on
+   * its local share in the last window, and give up the Redis bookings that moved to the local
+   * share. `probe`: read Redis even when there is nothing to record. Throws when Redis fails.
+   */
+  private async handOver(target: StoreTarget, probe = false): Promise<void> {
+    const mem = this.keys.get(target.key);
+    if (!mem?.localSince) {
+      if (probe) await this.shared.status(target);
+      return;
+    }
+    const entries: Array<{ at: number; tokens: number }> = [];
+    const handed: Sent[] = [];
+    // Local sends, and Redis sends of the last window too: a restarted Redis lost them (a paused
+    // one counts them twice until they leave, the safe side).
+    for (const s of this.live(mem, target.now).values()) {
+      if (!s.recorded) {
+        entries.push({ at: s.at, tokens: s.tokens });
+        handed.push(s);
+      }
+    }
+    if (entries.length > 0 && this.shared.record) {
+      await this.shared.record({ ...target, entries });
+    } else if (probe) {
+      await this.shared.status(target);
+    }
+    for (const s of handed) s.recorded = true;
+    mem.localSince = false;
+    const orphans = mem.orphans.splice(0);
+    for (const o of orphans) {
+      // Their calls were sent (or queued) locally and are counted above; the Redis slot is free.
+      await this.shared
+        .cancel({ key: target.key, windows: o.windows, now: target.now, entryId: o.entryId })
+        .catch(() => undefined);
+    }
+  }
+
+  /** During the hand-over, a call sent on the local share is recorded into Redis as it goes. */
+  private async recordShared(target: StoreTarget): Promise<void> {
+    if (!this.shared.record || this.outage.isDown || target.now >= this.handoverUntil) return;
+    // The hand-over records every send of the window not in Redis yet: this one included.
+    this.memory(target.key, target.windows).localSince = true;
+    await this.bestEffort(() => this.handOver(target));
+  }
+
+  /** The first local booking of a key in an outage: the local share starts from what this process sent through Redis. */
+  private async seedLocal(target: StoreTarget): Promise<void> {
+    const mem = this.memory(target.key, target.windows);
+    if (mem.localSince) return;
+    mem.localSince = true;
+    const entries: Array<{ at: number; tokens: number }> = [];
+    for (const [id, s] of this.live(mem, target.now)) {
+      if (id.startsWith("r:") && !s.seeded) {
+        entries.push({ at: s.at, tokens: s.tokens });
+        s.seeded = true;
+      }
+    }
+    if (entries.length > 0 && this.local.record) {
+      await this.local.record({ ...target, windows: this.scaled(target.windows), entries });
+    }
+  }
+
+  /** A Redis booking is due while Redis is unavailable: book it in the local share instead. */
+  private async moveToLocal(
+    req: StoreConfirmRequest,
+    original: string,
+    inner: string,
+  ): Promise<StoreConfirmResult> {
+    const tokens = this.tokens.get(original);
+    if (tokens === undefined) return { ok: false, retryAt: req.now, lost: true }; // not booked here
+    await this.seedLocal(req);
+    const windows = this.scaled(req.windows);
+    const r = await this.local.reserve({
+      key: req.key,
+      windows,
+      now: req.now,
+      tokens,
+      maxWaitMs: Number.POSITIVE_INFINITY,
+      ...(req.arrivalMarginMs === undefined ? {} : { arrivalMarginMs: req.arrivalMarginMs }),
+    });
+    // Larger than the local share: it cannot go during the outage.
+    if (r.kind !== "granted") return { ok: false, retryAt: Number.POSITIVE_INFINITY };
+    const id = `l:${r.entryId}`;
+    this.moved.set(original, id);
+    this.memory(req.key, req.windows).orphans.push({ entryId: inner, windows: req.windows });
+    return this.confirm(req);
+  }
+
+  /**
+   * A local booking is due while Redis answers: book it in Redis, so it does not overlap what
+   * Redis grants others. Returns a wait when Redis puts it later; `undefined` to confirm there.
+   */
+  private async moveToShared(
+    req: StoreConfirmRequest,
+    original: string,
+    inner: string,
+  ): Promise<StoreConfirmResult | undefined> {
+    const tokens = this.tokens.get(original)!;
+    let r: StoreReserveResult;
+    try {
+      r = (
+        await this.route(
+          req,
+          () =>
+            this.shared.reserve({
+              key: req.key,
+              windows: req.windows,
+              now: req.now,
+              tokens,
+              maxWaitMs: Number.POSITIVE_INFINITY,
+              ...(req.arrivalMarginMs === undefined ? {} : { arrivalMarginMs: req.arrivalMarginMs }),
+            }),
+          async () => ({ kind: "wait_too_long", waitMs: 0, dimension: "" }) as const,
+        )
+      ).value;
+    } catch {
+      r = { kind: "wait_too_long", waitMs: 0, dimension: "" };
+    }
+    if (r.kind !== "granted") {
+      // Redis failed again: stay local.
+      if (this.local.confirm) {
+        const result = await this.local.confirm({
+          ...req,
+          entryId: inner,
+          windows: this.scaled(req.windows),
+        });
+        if (result.ok) this.remember(req, `l:${inner}`, original, req.now + (req.arrivalMarginMs ?? 0));
+        return result;
+      }
+      return { ok: true };
+    }
+    this.moved.set(original, `r:${r.entryId}`);
+    await this.local.cancel({ ...req, entryId: inner, windows: this.scaled(req.windows) });
+    return r.startAt > req.now ? { ok: false, retryAt: r.startAt } : undefined;
+  }
+
   private async settle(
-    req: StoreCommitRequest | StoreCancelRequest,
+    req: StoreTarget,
+    current: string,
     apply: (store: RateLimitStore, entryId: string, windows: readonly WindowSpec[]) => Promise<void>,
   ): Promise<void> {
-    const via = req.entryId.slice(0, 2);
-    const entryId = req.entryId.slice(2);
+    const via = current.slice(0, 2);
+    const entryId = current.slice(2);
     if (via === "l:") {
       await apply(this.local, entryId, this.scaled(req.windows));
     } else if (via === "r:") {
-      // Lost while Redis is down: the booking then stays at its estimate and start, and expires.
+      // Lost while Redis is down: the booking then stays at its estimate and stamp, and expires.
       await this.bestEffort(() => apply(this.shared, entryId, req.windows));
     }
+  }
+
+  /** Remembers a call sent now (its id as it is booked now), for the hand-overs. */
+  private remember(target: StoreTarget, current: string, original: string, at: number): void {
+    const tokens = this.tokens.get(original) ?? 0;
+    const mem = this.memory(target.key, target.windows);
+    // A local send is in the local store; a hand-over records every send of the window in Redis.
+    const sent: Sent = { at, tokens, seeded: current.startsWith("l:"), recorded: false };
+    mem.sent.set(current, sent);
+    if (mem.sent.size > MAX_SENT) mem.sent.delete(mem.sent.keys().next().value!);
+  }
+
+  private forget(original: string): void {
+    this.tokens.delete(original);
+    this.moved.delete(original);
+  }
+
+  private memory(key: string, windows: readonly WindowSpec[]): KeyMemory {
+    let mem = this.keys.get(key);
+    if (!mem) {
+      mem = { sent: new Map(), horizonMs: 0, localSince: false, orphans: [] };
+      this.keys.set(key, mem);
+    }
+    for (const w of windows) {
+      if (w.kind === "sliding" && w.intervalMs > mem.horizonMs) {
+        mem.horizonMs = Math.min(MAX_HORIZON_MS, w.intervalMs);
+      }
+    }
+    return mem;
+  }
+
+  /** The remembered sends still inside the longest window, dropping older ones. */
+  private live(mem: KeyMemory, now: number): Map<string, Sent> {
+    const oldest = now - mem.horizonMs;
+    for (const [id, s] of mem.sent) {
+      if (s.at > oldest) break;
+      mem.sent.delete(id);
+    }
+    return mem.sent;
   }
 
   private async bestEffort(work: () => Promise<void>): Promise<void> {
