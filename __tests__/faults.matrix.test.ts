@@ -4,7 +4,7 @@
  * primary with the other as the fallback. Each row asserts who served, the attempts on each model
  * (their outcomes), the error class where one is thrown, and that no unhandled rejection escaped.
  */
-import type { AIMessageChunk } from "@langchain/core/messages";
+import { type AIMessageChunk, HumanMessage } from "@langchain/core/messages";
 import { AllModelsFailedError, ContentFilteredError, StreamInterruptedError } from "../src/errors";
 import { getDecisionTrail } from "../src/model/trail";
 import type { DecisionTrail } from "../src/model/types";
@@ -173,6 +173,37 @@ describe("the fault matrix", () => {
         });
       }
     }
+  }
+
+  for (const mode of ["invoke", "stream"] as const) {
+    it(`a client-side refusal (ChatOpenAI and a URL file block) | ${mode}: no retry, nothing sent, the next model answers`, async () => {
+      const message = new HumanMessage({
+        content: [
+          { type: "text", text: "read this" },
+          {
+            type: "file",
+            source_type: "url",
+            url: "https://example.com/a.pdf",
+            mime_type: "application/pdf",
+          },
+        ] as never,
+      });
+      const llm = picker("openai");
+      let trail: DecisionTrail | undefined;
+      if (mode === "invoke") trail = getDecisionTrail(await llm.invoke([message]));
+      else {
+        let m: AIMessageChunk | undefined;
+        for await (const c of await llm.stream([message])) m = m ? m.concat(c) : c;
+        trail = getDecisionTrail(m);
+      }
+      expect(trail?.model).toBe(GEMINI_NAME);
+      expect(trail?.attempts.map((a) => `${a.model}:${a.outcome}`)).toEqual([
+        `${OPENAI_NAME}:client_rejected`,
+        `${GEMINI_NAME}:ok`,
+      ]);
+      expect(trail?.fallback_reason).toBe("client_rejected");
+      expect(w.sim.stats(OPENAI).requests).toBe(0);
+    });
   }
 
   it("every model answering badly: AllModelsFailedError lists each attempt", async () => {
