@@ -2,7 +2,11 @@
  * The public surface, pinned: adding or removing a runtime export of an entry is a deliberate
  * change (README documents each name; CHANGELOG says what changed). Internals stay unexported.
  */
+import * as agents from "../src/agents";
 import * as root from "../src/index";
+import * as langfuse from "../src/langfuse";
+import * as simulate from "../src/simulate";
+import * as testing from "../src/testing";
 
 const names = (m: object) => Object.keys(m).sort();
 
@@ -42,6 +46,25 @@ describe("public exports", () => {
       "isAutoPickerError",
       "rateLimitHeadersFetch",
       "systemClock",
+    ]);
+  });
+
+  it("the subpath entries", () => {
+    expect(names(agents)).toEqual(["runBudgetMiddleware"]);
+    expect(names(langfuse)).toEqual([
+      "AutoPickerLangfuseHandler",
+      "AutoPickerSpanProcessor",
+      "fallbackReport",
+      "setupLangfuseTracing",
+    ]);
+    expect(names(simulate)).toEqual(["PRESETS", "renderHtmlReport", "renderTextSummary", "simulate"]);
+    expect(names(testing)).toEqual([
+      "ProviderSimulator",
+      "VirtualClock",
+      "countChatTokens",
+      "defaultResponder",
+      "sampleFromSchema",
+      "startFakeLangfuseServer",
     ]);
   });
 });

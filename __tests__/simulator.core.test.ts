@@ -1,16 +1,16 @@
 import { z } from "zod";
 import {
   countChatTokens,
-  countTextTokens,
-  formatGoDuration,
   ProviderSimulator,
   type SimRequest,
   sampleFromSchema,
   VirtualClock,
 } from "../src/testing";
+import { formatGoDuration } from "../src/testing/goDuration";
 import { ModelLimiter } from "../src/testing/modelLimiter";
 import { PromptCache } from "../src/testing/promptCache";
 import { SlidingWindowLog } from "../src/testing/slidingWindow";
+import { countTextTokens } from "../src/testing/tokens";
 import { parseGoDuration } from "./simulator.helpers";
 
 const T0 = Date.UTC(2026, 0, 1);

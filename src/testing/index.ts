@@ -10,7 +10,6 @@ export {
   startFakeLangfuseServer,
 } from "./fakeLangfuseServer";
 export type { SimFault } from "./faults";
-export { formatGoDuration } from "./goDuration";
 export {
   defaultResponder,
   type SimMessage,
@@ -31,6 +30,7 @@ export {
   type SimStats,
   type TpmCounting,
 } from "./simulator";
-export type { WindowSpec, WindowUnit } from "./slidingWindow";
-export { type ChatTokenMessage, countChatTokens, countTextTokens, countToolTokens } from "./tokens";
+export type { SimWindow, SimWindowUnit } from "./slidingWindow";
+// How the simulator bills a request's prompt (o200k, OpenAI's chat framing): for tests that assert billing.
+export { type ChatTokenMessage, countChatTokens } from "./tokens";
 export { VirtualClock, type VirtualClockOptions } from "./virtualClock";

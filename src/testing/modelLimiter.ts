@@ -1,4 +1,4 @@
-import { SlidingWindowLog, type WindowSpec, type WindowUnit } from "./slidingWindow";
+import { type SimWindow, type SimWindowUnit, SlidingWindowLog } from "./slidingWindow";
 
 /** The outcome of one arrival at a simulated model's rate limiter. */
 export type Admission =
@@ -8,7 +8,7 @@ export type Admission =
       /** `rate` = over the limit for now; `too_large` = the cost exceeds the limit and never fits. */
       reason: "rate" | "too_large";
       /** The window that rejected (for `rate`: the one that frees up last). */
-      window: WindowSpec;
+      window: SimWindow;
       /** Units the rejecting window had counted before this request. */
       used: number;
       /** Units this request asked for in that window. */
@@ -39,7 +39,7 @@ export class ModelLimiter {
    *   locked out.
    */
   constructor(
-    specs: readonly WindowSpec[],
+    specs: readonly SimWindow[],
     private readonly count429s: boolean,
   ) {
     this.logs = specs.map((spec) => new SlidingWindowLog(spec));
@@ -78,7 +78,7 @@ export class ModelLimiter {
    * headers always mean RPM/TPM and clients read them that way. Reporting a scaled 2-second window
    * there would teach a client a per-minute limit 30x too strict. `undefined` when there is none.
    */
-  snapshot(unit: WindowUnit, now: number): WindowSnapshot | undefined {
+  snapshot(unit: SimWindowUnit, now: number): WindowSnapshot | undefined {
     const log = this.logs.find((l) => l.spec.unit === unit && l.spec.intervalMs === 60_000);
     if (!log) return undefined;
     return {
@@ -94,6 +94,6 @@ export class ModelLimiter {
   }
 }
 
-function costIn(unit: WindowUnit, tokens: number): number {
+function costIn(unit: SimWindowUnit, tokens: number): number {
   return unit === "requests" ? 1 : tokens;
 }

@@ -9,7 +9,7 @@ import { openaiProtocol } from "./openaiProtocol";
 import { PromptCache } from "./promptCache";
 import type { Answer, HttpReply, ParsedCall, ProviderProtocol, ReplyContext } from "./protocol";
 import { defaultResponder, type SimProvider, type SimRequest, type SimResponder } from "./responder";
-import type { WindowSpec } from "./slidingWindow";
+import type { SimWindow } from "./slidingWindow";
 import { countChatTokens, countToolTokens } from "./tokens";
 import { writeReply } from "./writeReply";
 
@@ -24,7 +24,7 @@ export interface SimModelConfig {
   tokensPerMinute?: number;
   requestsPerDay?: number;
   /** Extra windows, e.g. `{ unit: "requests", limit: 1000, intervalMs: 1000 }` for sub-minute enforcement. */
-  windows?: WindowSpec[];
+  windows?: SimWindow[];
   /** Input tokens accepted. Default 128000 (OpenAI) or 1048576 (Gemini). */
   contextWindow?: number;
   /** Real milliseconds (not clock time) before each answer starts. Default 0. */
@@ -393,8 +393,8 @@ export class ProviderSimulator {
   }
 }
 
-function windowsOf(name: string, config: SimModelConfig): WindowSpec[] {
-  const windows: WindowSpec[] = [];
+function windowsOf(name: string, config: SimModelConfig): SimWindow[] {
+  const windows: SimWindow[] = [];
   if (config.requestsPerMinute !== undefined) {
     windows.push({ unit: "requests", limit: config.requestsPerMinute, intervalMs: 60_000 });
   }

@@ -1,9 +1,9 @@
 /** What a window counts: requests (cost 1 each) or tokens. */
-export type WindowUnit = "requests" | "tokens";
+export type SimWindowUnit = "requests" | "tokens";
 
 /** One rate limit: at most `limit` units in any span of `intervalMs` milliseconds. */
-export interface WindowSpec {
-  unit: WindowUnit;
+export interface SimWindow {
+  unit: SimWindowUnit;
   limit: number;
   intervalMs: number;
 }
@@ -22,7 +22,7 @@ export class SlidingWindowLog {
   private readonly entries: Entry[] = [];
   private used = 0;
 
-  constructor(readonly spec: WindowSpec) {}
+  constructor(readonly spec: SimWindow) {}
 
   /** Units counted in the window ending at `now`. */
   usedAt(now: number): number {
