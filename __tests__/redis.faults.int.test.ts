@@ -126,15 +126,13 @@ describeRedisServer("Redis faults", () => {
     await admin.connect();
     const { llm, warnings } = picker(client);
     await llm.invoke("warm");
-    await admin.call("CLIENT", "PAUSE", "1500", "ALL");
-    const began = Date.now();
+    // Paused far longer than the test may run: the call can only resolve by not waiting for Redis.
+    await admin.call("CLIENT", "PAUSE", "600000", "ALL");
     await llm.invoke("during the pause");
-    expect(Date.now() - began).toBeLessThan(1000);
     expect(warnings).toHaveLength(1);
-    admin.disconnect();
     client.disconnect();
-    await new Promise((r) => setTimeout(r, 1600));
-    await redis.stop();
+    admin.disconnect();
+    await redis.kill();
   });
 
   it("confirm goes to the store that holds the booking; a Redis booking due during an outage waits for the local share", async () => {

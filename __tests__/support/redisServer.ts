@@ -121,6 +121,15 @@ export class PrivateRedis {
       });
     }
   }
+
+  /** SIGKILL (for a server that cannot answer, e.g. paused), then waits for the process to exit. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill("SIGKILL");
+    await exited;
+  }
 }
 
 function findCli(): string | undefined {
