@@ -30,6 +30,31 @@ describe("the limiter in front of the real ChatOpenAI (virtual time)", () => {
     }
   });
 
+  it("Gemini TPM counts input only: the picker books the prompt, not the output allowance", async () => {
+    const w = await startWorld({
+      [OPENAI]: { provider: "openai" },
+      [GEMINI]: { provider: "gemini", tokensPerMinute: 2_000 },
+    });
+    try {
+      const gemini = {
+        model: w.gemini(GEMINI, { maxOutputTokens: 1_000 }),
+        limits: { tokensPerMinute: 2_000 },
+      };
+      const llm = w.picker({ primary: gemini, fallbacks: [] });
+      const prompt = "word ".repeat(300); // ~300 tokens; with the 1,000-token allowance two calls would not fit
+      await Promise.all(Array.from({ length: 5 }, () => llm.invoke(prompt)));
+      // Five ~300-token prompts fit one minute of 2,000 input tokens: nobody waited, no 429.
+      expect(llm.stats.rateLimitWaits).toBe(0);
+      expect(w.sim.stats(GEMINI).rateLimited).toBe(0);
+      const used = (await llm.rateLimiter.status(`gemini/${GEMINI}`)).dimensions.find(
+        (d) => d.unit === "tokens",
+      )!.used;
+      expect(used).toBeLessThan(5 * 400);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it("TPM: token-heavy calls are spaced by tokens, not requests", async () => {
     const w = await startWorld({
       [OPENAI]: { provider: "openai", tokensPerMinute: 2000 },

@@ -26,6 +26,12 @@ export interface ResolvedEntry {
   priceModel: string;
   /** Higher is better; used by the "quality" preference. Defaults to list order (primary highest). */
   quality: number;
+  /**
+   * Whether the provider's token limit counts the output too. OpenAI books prompt + `max_tokens`
+   * against TPM; Gemini's quota counts input tokens only, so booking the output allowance there
+   * would hold calls back for room the provider never uses.
+   */
+  tokenLimitCountsOutput: boolean;
   index: number;
 }
 
@@ -90,6 +96,7 @@ export function resolveEntries(
       pricing: entry.pricing,
       priceModel: derived.name,
       quality: entry.quality ?? items.length - index,
+      tokenLimitCountsOutput: !/^(gemini|vertex)\//.test(derived.name),
       index,
     };
   });

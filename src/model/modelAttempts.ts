@@ -193,7 +193,11 @@ export class ModelAttempts {
       decision = await limiter.acquire(
         entry.name,
         // Requests-only limits need no token count: skip tokenizing.
-        { tokens: limiter.countsTokens(entry.name) ? c.estimatedTokens + c.outputAllowance : 0 },
+        {
+          tokens: limiter.countsTokens(entry.name)
+            ? c.estimatedTokens + (entry.tokenLimitCountsOutput ? c.outputAllowance : 0)
+            : 0,
+        },
         {
           maxWaitMs: settings.policy.maxWaitMs,
           signal: scope.signal,

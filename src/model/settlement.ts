@@ -55,7 +55,10 @@ export class Settlement {
       }
     });
     await this.guard("the rate limiter", () =>
-      this.d.limiter.commit(booking, usage ? usage.input_tokens + usage.output_tokens : undefined),
+      this.d.limiter.commit(
+        booking,
+        usage ? usage.input_tokens + (entry.tokenLimitCountsOutput ? usage.output_tokens : 0) : undefined,
+      ),
     );
     let costUsd: number | null = null;
     await this.guard("the price book", () => {

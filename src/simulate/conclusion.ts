@@ -97,8 +97,8 @@ function capacityFromLimits(limits: SimulatedLimits, tokensPerCall: number): Cap
 
 /**
  * Tokens per call in the token window: what the provider counts (OpenAI: prompt + `max_tokens`;
- * Gemini: the prompt), or, when the picker knows the limit, what the picker books (prompt + output
- * allowance for every provider), since the picker then holds calls back before the provider would.
+ * Gemini: the prompt), which is also what the picker books when it knows the limit (it adds the
+ * output allowance only where the provider counts it).
  */
 function bookedTokens(
   m: Pick<ModelOutcome, "name" | "provider" | "knownToPicker">,
@@ -115,8 +115,7 @@ function bookedTokens(
   }
   const prompt = served > 0 ? input / served : result.workload.promptTokens;
   const provider = Math.round(prompt + (m.provider === "openai" ? result.workload.outputTokens : 0));
-  const picker = Math.round(prompt + result.workload.outputTokens);
-  return { tokens: m.knownToPicker ? Math.max(provider, picker) : provider, provider };
+  return { tokens: provider, provider };
 }
 
 function demandOf(result: Input, primary: ModelOutcome): Demand {
