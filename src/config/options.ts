@@ -117,6 +117,7 @@ export const pickerOptionsShape = {
   backoffInitialSeconds: finiteNumber({ gt: 0 }, "seconds").optional(),
   backoffMaxSeconds: finiteNumber({ gt: 0 }, "seconds").optional(),
   jitter: oneOf(["full", "equal", "none"]).optional(),
+  random: callback("a function returning a number in [0, 1)").optional(),
   contextStrategy: oneOf(["fallback", "truncate", "error"]).optional(),
   onContentFilter: oneOf(["fallback", "return"]).optional(),
   tier: tierSchema.optional(),

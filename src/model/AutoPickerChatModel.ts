@@ -199,6 +199,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
             factor: backoffBase,
             capMs: (fields.backoffMaxSeconds ?? 60) * 1000,
             jitter: fields.jitter ?? "full",
+            ...(fields.random ? { random: fields.random } : {}),
           },
         },
       },

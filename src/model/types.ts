@@ -96,6 +96,8 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   backoffMaxSeconds?: number;
   /** Jitter applied to backoff delays. Default "full". */
   jitter?: JitterMode;
+  /** Where jitter draws from, in [0, 1). Default `Math.random`; a seeded one makes runs reproducible (simulations). */
+  random?: () => number;
   /** What to do with input too long for the primary. Default "fallback". */
   contextStrategy?: ContextStrategy;
   /**

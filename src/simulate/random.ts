@@ -11,7 +11,7 @@ import type { Arrivals, LatencySpec } from "./types";
 const Z99 = 2.3263478740408408;
 
 /** Independent streams of draws. */
-export const STREAM = { arrivals: 1, latency: 2 } as const;
+export const STREAM = { arrivals: 1, latency: 2, jitter: 3 } as const;
 
 /** A uniform draw in (0, 1), fixed by its coordinates. */
 export function uniform(seed: number, stream: number, a: number, b = 0, c = 0): number {
@@ -80,4 +80,13 @@ export function arrivalTimes(arrivals: Arrivals, calls: number, seed: number): n
       for (let i = 0; i < calls; i++) out[i] = Math.floor(i / arrivals.size) * arrivals.everySeconds * 1000;
       return out;
   }
+}
+
+/**
+ * A seeded source of draws in (0, 1) for the picker's backoff jitter. Every scenario gets the same
+ * sequence (common random numbers), so configurations differ by their settings, not their luck.
+ */
+export function jitterSource(seed: number): () => number {
+  let n = 0;
+  return () => uniform(seed, STREAM.jitter, n++);
 }

@@ -10,7 +10,7 @@ import { conclude } from "./conclusion";
 import { type ResolvedConfig, type ResolvedModel, type ResolvedScenario, resolveConfig } from "./config";
 import { distribution } from "./metrics";
 import { fixedLengthResponder } from "./prompt";
-import { arrivalTimes, sampleLatency } from "./random";
+import { arrivalTimes, jitterSource, sampleLatency } from "./random";
 import type {
   CallRecord,
   FailureReason,
@@ -98,6 +98,8 @@ async function runScenario(
       fallbacks: entries.slice(1),
       clock,
       logger: quiet,
+      // Seeded jitter: the same config gives the same run, backoff included.
+      random: jitterSource(config.seed),
       ...scenario.settings,
     });
     const cost = new CostTrackingCallbackHandler({
