@@ -188,6 +188,8 @@ describe("the fault matrix", () => {
           },
         ] as never,
       });
+      // ChatOpenAI warns about a file block's missing filename before it refuses the block.
+      const warn = jest.spyOn(console, "warn").mockImplementation(() => undefined);
       const llm = picker("openai");
       let trail: DecisionTrail | undefined;
       if (mode === "invoke") trail = getDecisionTrail(await llm.invoke([message]));
@@ -203,6 +205,8 @@ describe("the fault matrix", () => {
       ]);
       expect(trail?.fallback_reason).toBe("client_rejected");
       expect(w.sim.stats(OPENAI).requests).toBe(0);
+      expect(warn.mock.calls.every((c) => /filename/.test(String(c[0])))).toBe(true);
+      warn.mockRestore();
     });
   }
 
