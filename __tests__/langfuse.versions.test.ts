@@ -23,7 +23,6 @@ function satisfiesCaret(version: string, range: string): boolean {
 
 describe("the Langfuse and OpenTelemetry versions under test", () => {
   it(`loads ${process.env.AUTOPICKER_EXPECT_LANGFUSE ?? "the installed"} @langfuse/* and OpenTelemetry SDK ${process.env.AUTOPICKER_EXPECT_OTEL_SDK ?? "(installed)"}`, () => {
-    console.log(`Langfuse suites run against: ${JSON.stringify(loaded)}`);
     const langfuse = VERSIONED_PACKAGES.filter((p) => p.startsWith("@langfuse/")).map((p) => loaded[p]);
     // One version of the whole @langfuse family, as npm installs it.
     expect(new Set(langfuse).size).toBe(1);
