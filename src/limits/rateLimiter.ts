@@ -265,9 +265,11 @@ export class RateLimiter {
     try {
       return await collectEvidence(evidence, fn);
     } finally {
-      // No request was seen written out: the decision instant stands (and stops being provisional).
+      // Not seen written out: the first byte's instant, else the decision's, stands (and the slot
+      // stops being provisional).
       if (own?.provisional) {
-        this.restamp(evidence, own, own.at);
+        const at = evidence.sentAt === undefined ? own.at : evidence.sentAt + this.marginFor(own.model);
+        this.restamp(evidence, own, Math.max(own.at, at));
         if (evidence.pending) await evidence.pending;
       }
     }

@@ -308,7 +308,9 @@ export class ResilientRateLimitStore implements RateLimitStore {
           await this.handOver(target, true);
           this.outage.succeeded();
           if (this.mode === "fail-open") {
-            const horizon = this.memory(target.key, target.windows).horizonMs;
+            this.memory(target.key, target.windows);
+            let horizon = 0;
+            for (const mem of this.keys.values()) horizon = Math.max(horizon, mem.horizonMs);
             this.handoverUntil = target.now + horizon + this.retryIntervalMs;
           }
         } catch (err) {
