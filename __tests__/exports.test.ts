@@ -38,6 +38,7 @@ describe("public exports", () => {
       "RateLimiter",
       "RunBudget",
       "RunBudgetExceededError",
+      "SendEvidence",
       "StreamInterruptedError",
       "catalogLimits",
       "createAutoPickerFromEnv",

@@ -172,6 +172,41 @@ describe("SendEvidence from Node's fetch", () => {
   });
 });
 
+describe("the simulator's per-reply latency (used by the benchmarks)", () => {
+  it("is asked per reply, with the request and the reply's status", async () => {
+    const seen: Array<[string, number]> = [];
+    const local = new ProviderSimulator({
+      models: {
+        [OPENAI]: {
+          provider: "openai",
+          requestsPerMinute: 1,
+          latencyMs: (request, status) => {
+            seen.push([request.messages.at(-1)?.text ?? "", status]);
+            return 0;
+          },
+        },
+      },
+    });
+    await local.start();
+    try {
+      const model = new ChatOpenAI({
+        model: OPENAI,
+        apiKey: "sk-test",
+        maxRetries: 0,
+        configuration: { baseURL: local.openaiBaseURL },
+      });
+      await model.invoke("first");
+      await expect(model.invoke("second")).rejects.toThrow();
+      expect(seen).toEqual([
+        ["first", 200],
+        ["second", 429],
+      ]);
+    } finally {
+      await local.stop();
+    }
+  });
+});
+
 describe("SendEvidence: each call sees only its own requests", () => {
   const store = new MemoryRateLimitStore();
   const { limiter } = limiterFor("m", store);

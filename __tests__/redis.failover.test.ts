@@ -96,7 +96,7 @@ describe("ResilientRateLimitStore hand-overs", () => {
     // Force the probe now (the interval is long): the next operation tries Redis again.
     (store as unknown as { outage: { retryAt: number } }).outage.retryAt = 0;
     // The probe records the two local sends into Redis. Then, for the longest window plus one
-    // retry interval (1 s + 60 s here), this process keeps to its local share...
+    // retry interval plus 2 s (1 s + 60 s + 2 s here), this process keeps to its local share...
     const during = await store.reserve({ ...t(10), tokens: 0, maxWaitMs: 1e9 });
     expect(store.degraded).toBe(false);
     expect((await shared.inner.status(t(10))).windows[0]!.used).toBe(2);
@@ -108,9 +108,9 @@ describe("ResilientRateLimitStore hand-overs", () => {
     // After the hand-over, a local booking still queued re-books in Redis when it is due.
     const late = await book(1000);
     expect(late.entryId.startsWith("l:")).toBe(true);
-    expect(await store.confirm({ ...t(70_000), entryId: late.entryId })).toEqual({ ok: true });
-    expect((await shared.inner.status(t(70_000))).windows[0]!.used).toBe(1);
-    const fresh = await book(70_000);
+    expect(await store.confirm({ ...t(80_000), entryId: late.entryId })).toEqual({ ok: true });
+    expect((await shared.inner.status(t(80_000))).windows[0]!.used).toBe(1);
+    const fresh = await book(80_000);
     expect(fresh.entryId.startsWith("r:")).toBe(true);
   });
 });

@@ -44,6 +44,10 @@ export type WorkerJob =
       failOpenShare?: number;
       /** Pause between calls (ms), to spread a run over time. */
       spacingMs?: number;
+      /** Each call's prompt is this plus its index (default "hello "): unique across replicas. */
+      promptPrefix?: string;
+      /** The picker's maxWaitSeconds (default its own). */
+      maxWaitSeconds?: number;
     }
   | {
       kind: "budget";
@@ -158,6 +162,7 @@ async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Prom
     });
   const llm = new AutoPickerChatModel({
     primary: { model: openai(j.model), limits: { windows: [{ unit: "requests", ...j.limit }] } },
+    ...(j.maxWaitSeconds === undefined ? {} : { maxWaitSeconds: j.maxWaitSeconds }),
     rateLimiter: new EvidenceLimiter(
       {
         store,
@@ -174,7 +179,7 @@ async function chat(j: Extract<WorkerJob, { kind: "chat" }>): Promise<() => Prom
       Array.from({ length: j.calls }, async (_, i) => {
         if (j.spacingMs) await new Promise((r) => setTimeout(r, i * j.spacingMs!));
         try {
-          await llm.invoke(`hello ${i}`);
+          await llm.invoke(`${j.promptPrefix ?? "hello "}${i}`);
           out.ok++;
         } catch (err) {
           out.failed++;

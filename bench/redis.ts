@@ -103,7 +103,7 @@ async function main(): Promise<void> {
     `| ${starts.length} | ${inSpan} | ${allowed} | ${((100 * inSpan) / allowed).toFixed(1)}% | ${worst} | ${worst > limit.limit ? "YES" : "0"} |`,
   );
   console.log(
-    "\nStarts are send instants: acquire() confirmed each booking at the store (check-and-stamp) right before. The limiter's default arrival margin lengthens each 1 s window to 1.025 s, and a batch that leaves late pushes the next one back by as much: over long runs throughput stays below ~97.6% of the limit.",
+    "\nStarts are send instants: acquire() confirmed each booking at the store (check-and-stamp) right before. Each slot stands at its send instant plus the transit allowance (25 ms for a 1 s window), so a window lasts 1.025 s for the next caller, and a batch that leaves late pushes the next one back by as much: over long runs throughput stays below ~97.6% of the limit.",
   );
 
   let cursor = "0";

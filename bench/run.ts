@@ -16,7 +16,10 @@ import { findGateway } from "./lib/portkey";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const OUTPUT = `${ROOT}BENCHMARKS.md`;
-const COMMAND = "npm run bench   # = npx tsx bench/run.ts";
+const LONG = process.env.BENCH_LONG === "1";
+const COMMAND = LONG
+  ? "BENCH_LONG=1 npm run bench   # = npx tsx bench/run.ts, the long runs"
+  : "npm run bench   # = npx tsx bench/run.ts (BENCH_LONG=1 for the long runs)";
 
 interface Section {
   title: string;
@@ -73,12 +76,34 @@ const REDIS_URL = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 
 const SECTIONS: Section[] = [
   {
+    title: "At the limit when answers take seconds (bench/latency.ts)",
+    script: "bench/latency.ts",
+    intro:
+      "Slots are stamped by evidence of when each request reached the provider (the body written to the socket " +
+      "plus a transit allowance, capped by the first response byte minus the server's processing time), never " +
+      "when its answer is complete. The same burst, in real time, against the simulator in its own process, " +
+      "with answers that take seconds; beside LangChain's own answers and a reference client that stamps each " +
+      "slot when undici reports the request body sent.",
+  },
+  {
     title: "Burst: waiting on known limits vs LangChain's retries and fallbacks",
     script: "bench/burst.ts",
     intro:
       "The same burst goes through the package and through LangChain's own answers to rate limits, in real time, " +
       "against the provider simulator (real `ChatOpenAI` / `ChatGoogleGenerativeAI` clients over HTTP; the simulator " +
       "runs in a separate process so its arrival stamps do not share the client's event loop).",
+  },
+  {
+    title: "Cold burst (bench/coldBurst.ts)",
+    script: "bench/coldBurst.ts",
+    intro: "2,000 calls released at once by a process that has not made a single call yet.",
+  },
+  {
+    title: "Redis failing under a fleet (bench/redisOutage.ts)",
+    script: "bench/redisOutage.ts",
+    intro:
+      "Four processes share one limit through a private redis-server, which is killed and restarted, or paused, " +
+      "mid-run (`ResilientRateLimitStore`, fail-open).",
   },
   {
     title: "Wrapper overhead per call",

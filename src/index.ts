@@ -88,6 +88,7 @@ export { catalogLimits, type Tier } from "./limits/catalog";
 export { rateLimitHeadersFetch } from "./limits/headerCapture";
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from "./limits/memoryStore";
 export { RateLimiter, type RateLimiterOptions } from "./limits/rateLimiter";
+export { SendEvidence } from "./limits/sendEvidence";
 export type {
   CalendarWindowSpec,
   RateLimitStore,
@@ -98,8 +99,12 @@ export type {
   StoreConfirmRequest,
   StoreConfirmResult,
   StoreConstrainRequest,
+  StoreConstrainResult,
+  StoreRecordRequest,
+  StoreReleaseRequest,
   StoreReserveRequest,
   StoreReserveResult,
+  StoreStampRequest,
   StoreStatus,
   StoreTarget,
   StoreWindowStatus,

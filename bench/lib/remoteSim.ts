@@ -5,6 +5,13 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import type { SimModelConfig, SimStats } from "../../src/testing";
+import type { LatencySpec } from "./latency";
+
+/** A simulated model as the benchmarks describe it: plain JSON, answer times as a spec. */
+export type BenchModelConfig = Omit<SimModelConfig, "latencyMs"> & {
+  latencyMs?: number;
+  latency?: LatencySpec;
+};
 
 export type SimCommand =
   | { type: "stats"; id: number; model?: string }
@@ -28,7 +35,7 @@ export interface RemoteSim {
 const CHILD = fileURLToPath(new URL("./simChild.ts", import.meta.url));
 
 /** Starts the simulator in a child process (through tsx) and resolves once it listens. */
-export async function startRemoteSim(models: Record<string, SimModelConfig>): Promise<RemoteSim> {
+export async function startRemoteSim(models: Record<string, BenchModelConfig>): Promise<RemoteSim> {
   const child = fork(CHILD, [JSON.stringify(models)], {
     execArgv: ["--import", "tsx"],
     stdio: ["ignore", "inherit", "inherit", "ipc"],

@@ -8,17 +8,34 @@
  * second core.
  */
 import { ProviderSimulator, type SimModelConfig } from "../../src/testing";
-import type { SimCommand, SimEvent } from "./remoteSim";
+import { latencyFunction } from "./latency";
+import type { BenchModelConfig, SimCommand, SimEvent } from "./remoteSim";
 
 function send(event: SimEvent): void {
   process.send?.(event);
 }
 
 async function main(): Promise<void> {
-  const models = JSON.parse(process.argv[2] ?? "{}") as Record<string, SimModelConfig>;
+  const specs = JSON.parse(process.argv[2] ?? "{}") as Record<string, BenchModelConfig>;
+  // Latency specs are JSON; the simulator wants a function.
+  const models: Record<string, SimModelConfig> = {};
+  for (const [name, { latency, ...config }] of Object.entries(specs)) {
+    models[name] = latency ? { ...config, latencyMs: latencyFunction(latency) } : config;
+  }
   // Default system clock: arrivals are stamped with Date.now(), the same clock the parent reads.
   const sim = new ProviderSimulator({ models });
   await sim.start();
+  // A provider is warm: the simulator's first request builds its tokenizer (~1 s of blocked event
+  // loop, every request behind it stamped late). Warm it here, so the client process stays cold.
+  const openaiModel = Object.entries(specs).find(([, c]) => c.provider === "openai")?.[0];
+  if (openaiModel) {
+    await fetch(`${sim.openaiBaseURL}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer sk-warm" },
+      body: JSON.stringify({ model: openaiModel, messages: [{ role: "user", content: "warm-up" }] }),
+    }).then((r) => r.text());
+    sim.reset();
+  }
   process.on("message", (raw) => {
     const cmd = raw as SimCommand;
     switch (cmd.type) {

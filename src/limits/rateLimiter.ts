@@ -51,7 +51,7 @@ export function defaultArrivalMargin(intervalMs: number): number {
   return Math.min(1000, Math.max(25, Math.ceil(intervalMs * 0.01)));
 }
 
-/** Evidence within this of the current stamp moves nothing (the clock has millisecond resolution). */
+/** A cap within this of the current stamp moves nothing (earlier by less is not worth a store call). */
 const STAMP_SLACK_MS = 1;
 
 /** What the limiter knows about one model's limits. */
@@ -265,9 +265,11 @@ export class RateLimiter {
     try {
       return await collectEvidence(evidence, fn);
     } finally {
-      // No request was seen written out: the decision instant stands (and stops being provisional).
+      // Not seen written out: the first byte's instant, else the decision's, stands (and the slot
+      // stops being provisional).
       if (own?.provisional) {
-        this.restamp(evidence, own, own.at);
+        const at = evidence.sentAt === undefined ? own.at : evidence.sentAt + this.marginFor(own.model);
+        this.restamp(evidence, own, Math.max(own.at, at));
         if (evidence.pending) await evidence.pending;
       }
     }
@@ -504,8 +506,7 @@ export class RateLimiter {
     const at = ev.writtenAt + this.marginFor(t.model, ev.origin);
     // Only later: the decision-time stamp already stands, and moving earlier needs a hard bound.
     // A provisional booking is stamped in any case: it is on the wire now.
-    if (at > t.at + STAMP_SLACK_MS) this.restamp(ev, t, at);
-    else if (t.provisional) this.restamp(ev, t, t.at);
+    if (at > t.at || t.provisional) this.restamp(ev, t, Math.max(at, t.at));
   }
 
   private onResponse(ev: SendEvidence, first: boolean): void {

@@ -88,6 +88,13 @@ interface KeyMemory {
   orphans: Array<{ entryId: string; windows: readonly WindowSpec[] }>;
 }
 
+/**
+ * Replicas notice a recovery at different moments: their probes are a retry interval apart, and
+ * their clients reconnect on their own backoff (`RECOMMENDED_REDIS_OPTIONS` backs off to 2 s). The
+ * hand-over outlasts that spread; it costs no throughput (the local shares add up to the limit).
+ */
+const RECONNECT_SPREAD_MS = 2000;
+
 /** Sends are remembered at most this long (a per-day limit is not handed over). */
 const MAX_HORIZON_MS = 3_600_000;
 /** ...and at most this many per key. */
@@ -106,9 +113,10 @@ const MAX_SENT = 50_000;
  *   in the last window, so one window never holds a Redis share plus a full local share;
  * - a call Redis had booked that is confirmed during the outage re-books in the local share (and
  *   waits there if the share is used up), instead of going out on top of it;
- * - when Redis answers again, a hand-over period follows (the longest window plus one retry
- *   interval): this process keeps to its local share while every call it sends is recorded into
- *   Redis, the calls it sent locally in the last window first. Replicas notice the recovery at
+ * - when Redis answers again, a hand-over period follows (the longest window, plus one retry
+ *   interval, plus 2 s for the other replicas' clients to reconnect): this process keeps to its
+ *   local share while every call it sends is recorded into Redis, the calls it sent locally in the
+ *   last window first. Replicas notice the recovery at
  *   different moments; by the time any of them books on Redis alone, Redis holds what the whole
  *   fleet sent, so fresh Redis grants never overlap local ones. Local bookings still queued then
  *   re-book in Redis when they are due.
@@ -308,8 +316,10 @@ export class ResilientRateLimitStore implements RateLimitStore {
           await this.handOver(target, true);
           this.outage.succeeded();
           if (this.mode === "fail-open") {
-            const horizon = this.memory(target.key, target.windows).horizonMs;
-            this.handoverUntil = target.now + horizon + this.retryIntervalMs;
+            this.memory(target.key, target.windows);
+            let horizon = 0;
+            for (const mem of this.keys.values()) horizon = Math.max(horizon, mem.horizonMs);
+            this.handoverUntil = target.now + horizon + this.retryIntervalMs + RECONNECT_SPREAD_MS;
           }
         } catch (err) {
           this.outage.failed(err, this.fallbackText());

@@ -27,8 +27,11 @@ export interface SimModelConfig {
   windows?: SimWindow[];
   /** Input tokens accepted. Default 128000 (OpenAI) or 1048576 (Gemini). */
   contextWindow?: number;
-  /** Real milliseconds (not clock time) before each answer starts. Default 0. */
-  latencyMs?: number;
+  /**
+   * Real milliseconds (not clock time) before each answer starts. Default 0. A function picks it
+   * per reply (a heavy-tailed mix, fast 429s): it gets the request and the reply's HTTP status.
+   */
+  latencyMs?: number | ((request: SimRequest, status: number) => number);
   /** Report repeated prompt prefixes as cached tokens (see `PromptCache`). Default false. */
   promptCaching?: boolean;
   /** OpenAI only: send x-ratelimit-* headers. Default true. */
@@ -324,20 +327,20 @@ export class ProviderSimulator {
         stats.inputTokens += built.promptTokens;
         stats.outputTokens += built.outputTokens;
       }
-      this.send(res, reply, config);
+      this.send(res, reply, config, request);
       return;
     }
 
     // Invalid requests are refused before the rate limiter, so they never consume quota.
     if (exceedsContext(request, state.contextWindow, config.provider)) {
-      this.send(res, protocol.contextTooLong(ctx()), config);
+      this.send(res, protocol.contextTooLong(ctx()), config, request);
       return;
     }
 
     const admission = state.limiter.admit(now, this.tokenCost(request, config.provider));
     if (!admission.admitted) {
       stats.rateLimited++;
-      this.send(res, protocol.rateLimited(admission, ctx()), config);
+      this.send(res, protocol.rateLimited(admission, ctx()), config, request);
       return;
     }
 
@@ -348,7 +351,7 @@ export class ProviderSimulator {
     stats.served++;
     stats.inputTokens += answer.promptTokens;
     stats.outputTokens += answer.outputTokens;
-    this.send(res, protocol.success(answer, ctx()), config);
+    this.send(res, protocol.success(answer, ctx()), config, request);
   }
 
   /** Tokens booked in token windows at arrival. */
@@ -360,14 +363,16 @@ export class ProviderSimulator {
       : Math.max(request.promptTokens, maxTokens);
   }
 
-  private send(res: ServerResponse, reply: HttpReply, config: SimModelConfig): void {
+  private send(res: ServerResponse, reply: HttpReply, config: SimModelConfig, request: SimRequest): void {
     if (reply.type === "hang") {
       this.hanging.add(res);
       res.on("close", () => this.hanging.delete(res));
       return;
     }
     const ready = reply;
-    const latency = config.latencyMs ?? 0;
+    const status = ready.type === "sse" ? 200 : ready.status;
+    const latency =
+      typeof config.latencyMs === "function" ? config.latencyMs(request, status) : (config.latencyMs ?? 0);
     if (latency <= 0) {
       writeReply(res, ready);
       return;
