@@ -155,7 +155,7 @@ describe("BudgetManager.reserve", () => {
     expect(() => new BudgetManager({ alertThreshold: 1.5 })).toThrow(AutoPickerConfigError);
     expect(() => new BudgetManager({ mode: "nope" as "warn" })).toThrow(AutoPickerConfigError);
     const { budget } = setup({ dailyLimitUsd: 1 });
-    return expect(budget.reserve(Number.NaN)).rejects.toThrow(RangeError);
+    return expect(budget.reserve(Number.NaN)).rejects.toThrow(AutoPickerConfigError);
   });
 
   test("mode is exposed for the model to read", () => {

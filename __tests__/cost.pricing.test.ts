@@ -1,5 +1,6 @@
 import { estimateCostUsd, PriceBook, splitModelName } from "../src/cost";
 import { usdToMicrosCeil, usdToNanos } from "../src/cost/money";
+import { AutoPickerConfigError } from "../src/errors";
 
 // Per-1M-token prices copied from @pydantic/genai-prices 0.1.8's bundled data; every expected value
 // below is computed by hand from them, not by the library.
@@ -151,9 +152,11 @@ describe("unknown models and overrides", () => {
   });
 
   test("invalid overrides are rejected", () => {
-    expect(() => new PriceBook({ overrides: { x: { inputPer1M: -1, outputPer1M: 1 } } })).toThrow(RangeError);
+    expect(() => new PriceBook({ overrides: { x: { inputPer1M: -1, outputPer1M: 1 } } })).toThrow(
+      AutoPickerConfigError,
+    );
     expect(() => new PriceBook({ overrides: { x: { inputPer1M: Number.NaN, outputPer1M: 1 } } })).toThrow(
-      RangeError,
+      AutoPickerConfigError,
     );
   });
 });

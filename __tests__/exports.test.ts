@@ -5,6 +5,7 @@
 import * as agents from "../src/agents";
 import * as root from "../src/index";
 import * as langfuse from "../src/langfuse";
+import * as redis from "../src/redis";
 import * as simulate from "../src/simulate";
 import * as testing from "../src/testing";
 
@@ -57,6 +58,18 @@ describe("public exports", () => {
       "AutoPickerSpanProcessor",
       "fallbackReport",
       "setupLangfuseTracing",
+    ]);
+    expect(names(redis)).toEqual([
+      "RECOMMENDED_REDIS_OPTIONS",
+      "RedisBudgetStore",
+      "RedisModelHealthStore",
+      "RedisRateLimitStore",
+      "RedisTimeoutError",
+      "RedisUnavailableError",
+      "ResilientBudgetStore",
+      "ResilientRateLimitStore",
+      "createRedisClient",
+      "ioredisScripts",
     ]);
     expect(names(simulate)).toEqual(["PRESETS", "renderHtmlReport", "renderTextSummary", "simulate"]);
     expect(names(testing)).toEqual([

@@ -70,8 +70,12 @@ describe("RateLimiter.reserve", () => {
 
   it("rejects invalid token counts", async () => {
     const { limiter } = setup();
-    await expect(limiter.reserve("m", { tokens: -1 }, { maxWaitMs: 0 })).rejects.toThrow(RangeError);
-    await expect(limiter.reserve("m", { tokens: Number.NaN }, { maxWaitMs: 0 })).rejects.toThrow(RangeError);
+    await expect(limiter.reserve("m", { tokens: -1 }, { maxWaitMs: 0 })).rejects.toThrow(
+      AutoPickerConfigError,
+    );
+    await expect(limiter.reserve("m", { tokens: Number.NaN }, { maxWaitMs: 0 })).rejects.toThrow(
+      AutoPickerConfigError,
+    );
   });
 
   it("stays cheap and exact at 10k RPM with a full window", async () => {

@@ -10,9 +10,15 @@ import {
   AutoPickerConfigError,
   AutoPickerError,
   BudgetExceededError,
+  ContentFilteredError,
+  ContextWindowExceededError,
   isAutoPickerError,
+  MalformedResponseError,
+  RunBudgetExceededError,
+  StreamInterruptedError,
 } from "../src/errors";
 import type { FallbackEvent, WaitEvent } from "../src/model/events";
+import { RedisTimeoutError, RedisUnavailableError } from "../src/redis";
 import { EventLog, GEMINI_NAME, OPENAI, OPENAI_NAME, startWorld } from "./support/picker";
 
 let w: Awaited<ReturnType<typeof startWorld>>;
@@ -97,11 +103,20 @@ describe("errors", () => {
       new AutoPickerConfigError("x"),
       new AllModelsFailedError([]),
       new BudgetExceededError("day", 1, 1, 1),
+      new ContextWindowExceededError(10, { a: 5 }),
+      new RunBudgetExceededError("usd", 0.1, 0.05, { spentUsd: 0.45, tokens: 10, modelCalls: 2 }),
+      new MalformedResponseError("m", "no generations"),
+      new ContentFilteredError("m", "SAFETY"),
+      new StreamInterruptedError("m", "partial", { cause: new Error("terminated") }),
+      new RedisUnavailableError("down"),
+      new RedisTimeoutError("slow"),
     ];
     for (const e of ours) {
       expect(e).toBeInstanceOf(AutoPickerError);
       expect(isAutoPickerError(e)).toBe(true);
       expect(typeof e.code).toBe("string");
+      // Messages say what happened; they never carry the caller's text.
+      expect(e.message).not.toContain("partial");
     }
     // A copy from another install: same brand, different class.
     const brand = Symbol.for("langchain-autopicker.error");

@@ -1,12 +1,8 @@
 /** RedisBudgetStore, RedisModelHealthStore and the rate-limit store's Redis specifics (keys, TTLs, NOSCRIPT, server time). */
 import type { Redis } from "ioredis";
 import { RateLimiter } from "../src/limits";
-import {
-  MemoryModelHealthStore,
-  RedisBudgetStore,
-  RedisModelHealthStore,
-  RedisRateLimitStore,
-} from "../src/redis";
+import { MemoryModelHealthStore } from "../src/model/healthStore";
+import { RedisBudgetStore, RedisModelHealthStore, RedisRateLimitStore } from "../src/redis";
 import { budgetDifferential } from "./redis.storeProperties";
 import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
 import { describeRedisServer, PrivateRedis } from "./support/redisServer";

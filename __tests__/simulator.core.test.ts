@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { AutoPickerConfigError } from "../src/errors";
 import {
   countChatTokens,
   ProviderSimulator,
@@ -304,7 +305,7 @@ describe("ProviderSimulator over raw HTTP", () => {
 
   test("configuration mistakes throw at once", () => {
     expect(() => sim.enqueueFault("nope", { kind: "auth" })).toThrow(/Unknown simulated model "nope"/);
-    expect(() => sim.enqueueFault("gpt-a", { kind: "auth" }, { times: 0 })).toThrow(RangeError);
+    expect(() => sim.enqueueFault("gpt-a", { kind: "auth" }, { times: 0 })).toThrow(AutoPickerConfigError);
     expect(
       () => new ProviderSimulator({ models: { m: { provider: "openai", requestsPerMinute: 0 } } }),
     ).toThrow(/positive integer/);

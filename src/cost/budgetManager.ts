@@ -1,6 +1,7 @@
 import { type Clock, systemClock } from "../clock";
 import { parseOrThrow } from "../config/messages";
 import { budgetOptionsSchema } from "../config/options";
+import { AutoPickerConfigError } from "../errors";
 import {
   type AlertListener,
   type AutoPickerAlert,
@@ -282,7 +283,7 @@ export class BudgetManager {
 
 function checkAmount(usd: number, name: string): number {
   if (!(Number.isFinite(usd) && usd >= 0))
-    throw new RangeError(`${name} must be a finite number of dollars >= 0, got ${usd}.`);
+    throw new AutoPickerConfigError(`${name} must be a finite number of dollars >= 0, got ${usd}.`);
   return usd;
 }
 

@@ -1,4 +1,5 @@
 import { calcPrice, findProvider, type ModelPrice } from "@pydantic/genai-prices";
+import { AutoPickerConfigError } from "../errors";
 
 /** A price you set yourself, in US dollars per million tokens. */
 export interface Pricing {
@@ -157,7 +158,9 @@ function normalizeUsage(usage: TokenUsage): CleanUsage {
 function validatePricing(model: string, pricing: Pricing): void {
   const prices = [pricing.inputPer1M, pricing.outputPer1M, pricing.cachedInputPer1M ?? 0];
   if (!prices.every((p) => typeof p === "number" && Number.isFinite(p) && p >= 0)) {
-    throw new RangeError(`Pricing for "${model}" must be finite, non-negative dollars per million tokens.`);
+    throw new AutoPickerConfigError(
+      `Pricing for "${model}" must be finite, non-negative dollars per million tokens.`,
+    );
   }
 }
 

@@ -626,7 +626,7 @@ function isNonNegative(n: number | undefined): n is number {
 /** Token counts are whole, finite and non-negative; anything else is a programming error. */
 function checkTokens(tokens: number): number {
   if (!isNonNegative(tokens)) {
-    throw new RangeError(`Token count must be a finite number >= 0, got ${String(tokens)}.`);
+    throw new AutoPickerConfigError(`Token count must be a finite number >= 0, got ${String(tokens)}.`);
   }
   return Math.ceil(tokens);
 }

@@ -4,13 +4,8 @@
  */
 export { RedisBudgetStore, type RedisBudgetStoreOptions } from "./budgetStore";
 export { createRedisClient, RECOMMENDED_REDIS_OPTIONS } from "./client";
-export {
-  MemoryModelHealthStore,
-  type ModelHealthStore,
-  RedisModelHealthStore,
-  type RedisModelHealthStoreOptions,
-  type SharedModelHealth,
-} from "./health";
+// MemoryModelHealthStore and the ModelHealthStore interface live in the main entry.
+export { RedisModelHealthStore, type RedisModelHealthStoreOptions } from "./health";
 export { type OnRedisUnavailable, type RedisFaultLogger, RedisUnavailableError } from "./outage";
 export { RedisRateLimitStore, type RedisRateLimitStoreOptions } from "./rateLimitStore";
 export { ResilientBudgetStore, type ResilientBudgetStoreOptions } from "./resilientBudgetStore";

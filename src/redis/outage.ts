@@ -1,3 +1,4 @@
+import { AutoPickerError } from "../errors";
 /** Where the resilient stores log. `info` is optional (recoveries are logged there). */
 export interface RedisFaultLogger {
   warn(message: string): void;
@@ -8,7 +9,8 @@ export interface RedisFaultLogger {
 export type OnRedisUnavailable = "fail-open" | "fail-closed";
 
 /** Thrown by a resilient store in `"fail-closed"` mode while Redis is unavailable. */
-export class RedisUnavailableError extends Error {
+export class RedisUnavailableError extends AutoPickerError {
+  readonly code = "redis_unavailable" as const;
   override name = "RedisUnavailableError";
 }
 

@@ -1,3 +1,4 @@
+import { AutoPickerConfigError } from "../errors";
 import { MemoryRateLimitStore } from "../limits/memoryStore";
 import type {
   RateLimitStore,
@@ -62,7 +63,8 @@ export function resolveShare(options: ResilienceOptions): number {
     (options.expectedReplicas !== undefined && options.expectedReplicas >= 1
       ? 1 / options.expectedReplicas
       : 0.5);
-  if (!(share > 0 && share <= 1)) throw new RangeError(`failOpenShare must be in (0, 1], got ${share}.`);
+  if (!(share > 0 && share <= 1))
+    throw new AutoPickerConfigError(`failOpenShare must be in (0, 1], got ${share}.`);
   return share;
 }
 

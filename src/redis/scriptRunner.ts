@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from "ioredis";
+import { AutoPickerError } from "../errors";
 
 /** An ioredis client: a single node (`Redis`) or a `Cluster`. */
 export type IoRedisClient = Redis | Cluster;
@@ -49,7 +50,8 @@ export function isScriptRunner(client: IoRedisClient | RedisScriptRunner): clien
 }
 
 /** Thrown when a Redis call does not answer within the store's `timeoutMs`. */
-export class RedisTimeoutError extends Error {
+export class RedisTimeoutError extends AutoPickerError {
+  readonly code = "redis_timeout" as const;
   override name = "RedisTimeoutError";
 }
 

@@ -1,3 +1,5 @@
+import { AutoPickerConfigError } from "../errors";
+
 /**
  * A scripted failure, served instead of the normal answer (before the context check and the rate
  * limiter, so it costs no quota). Each kind is rendered the way the model's real provider sends it
@@ -79,10 +81,12 @@ export class FaultQueue {
 
   push(fault: SimFault, times: number): void {
     if (!Number.isInteger(times) || times < 1)
-      throw new RangeError(`times must be a positive integer, got ${times}`);
+      throw new AutoPickerConfigError(`times must be a positive integer, got ${times}`);
     if (fault.kind === "stream_cut" && fault.afterChunks !== undefined) {
       if (!Number.isInteger(fault.afterChunks) || fault.afterChunks < 0)
-        throw new RangeError(`stream_cut afterChunks must be a whole number >= 0, got ${fault.afterChunks}`);
+        throw new AutoPickerConfigError(
+          `stream_cut afterChunks must be a whole number >= 0, got ${fault.afterChunks}`,
+        );
     }
     this.queue.push({ fault, remaining: times });
   }

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { type Clock, systemClock } from "../clock";
+import { AutoPickerConfigError } from "../errors";
 import { buildAnswer } from "./answer";
 import { FaultQueue, type SimFault } from "./faults";
 import { geminiProtocol } from "./geminiProtocol";
@@ -151,7 +152,10 @@ export class ProviderSimulator {
 
   /** Starts listening on a random loopback port. */
   async start(): Promise<void> {
-    if (this.server) throw new Error("ProviderSimulator is already started");
+    if (this.server)
+      throw new AutoPickerConfigError(
+        "ProviderSimulator is already started: stop() it first, or make another.",
+      );
     const server = createServer((req, res) => this.receive(req, res));
     server.on("connection", (socket) => {
       this.sockets.add(socket);
@@ -388,12 +392,16 @@ export class ProviderSimulator {
 
   private requireModel(model: string): ModelState {
     const state = this.models.get(model);
-    if (!state) throw new Error(`Unknown simulated model "${model}"`);
+    if (!state)
+      throw new AutoPickerConfigError(
+        `Unknown simulated model "${model}": add it to the simulator's models.`,
+      );
     return state;
   }
 
   private requirePort(): number {
-    if (this.port === undefined) throw new Error("ProviderSimulator is not started: await sim.start() first");
+    if (this.port === undefined)
+      throw new AutoPickerConfigError("ProviderSimulator is not started: await sim.start() first.");
     return this.port;
   }
 }
@@ -412,7 +420,7 @@ function windowsOf(name: string, config: SimModelConfig): SimWindow[] {
   windows.push(...(config.windows ?? []));
   for (const w of windows) {
     if (!Number.isInteger(w.limit) || w.limit < 1 || !(w.intervalMs > 0)) {
-      throw new RangeError(
+      throw new AutoPickerConfigError(
         `Simulated model "${name}": limit must be a positive integer and intervalMs positive (got ${w.limit} per ${w.intervalMs} ms)`,
       );
     }
