@@ -131,6 +131,21 @@ const SECTIONS: Section[] = [
       "*warm* = the identical prompt again.",
   },
   {
+    title: "Refusing an input that fits no window (bench/refusal.ts)",
+    script: "bench/refusal.ts",
+    intro:
+      "Time to refuse a 5 MB prompt (ContextWindowExceededError) and the longest event-loop block while doing it, " +
+      "before (exact tokenizer first) and after (a cheap lower bound first). How to read: the bound can only rule " +
+      "out inputs that exceed every window by its margin; the rows show where it does and where it cannot.",
+  },
+  {
+    title: "Run budgets: overhead per model call (bench/runBudget.ts)",
+    script: "bench/runBudget.ts",
+    intro:
+      "The run-budget middleware's own work per model call (a handler that answers at once, against the handler " +
+      "alone), and the envelope's reserve + settle the picker adds. Target: at most 50 µs per call.",
+  },
+  {
     title: "Portkey gateway against a real minute (bench/portkey.ts)",
     script: "bench/portkey.ts",
     intro:
