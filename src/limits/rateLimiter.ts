@@ -10,16 +10,24 @@ import {
 } from "./dimensions";
 import { parseRateLimitHeaders } from "./headers";
 import { MemoryRateLimitStore, RETRY_HINT_DIMENSION } from "./memoryStore";
+import { DEFAULT_PLACE, priorityOfRank, priorityRank, type QueuePlace } from "./priority";
 import { collectEvidence, type EvidenceObserver, SendEvidence } from "./sendEvidence";
-import type { RateLimitStore, StoreConfirmResult, StoreTarget } from "./store";
-import { TransitMargin } from "./transitMargin";
 import type {
-  LimiterStatus,
-  LimitUnit,
-  ModelLimits,
-  ProviderRateLimitState,
-  ReservationTicket,
-  ReserveDecision,
+  RateLimitStore,
+  StoreConfirmResult,
+  StorePlace,
+  StoreReserveResult,
+  StoreTarget,
+} from "./store";
+import { TransitMargin } from "./transitMargin";
+import {
+  type LimiterStatus,
+  type LimitUnit,
+  type ModelLimits,
+  PRIORITY_DIMENSION,
+  type ProviderRateLimitState,
+  type ReservationTicket,
+  type ReserveDecision,
 } from "./types";
 
 /** Options of {@link RateLimiter}. */
@@ -80,7 +88,7 @@ class Ticket implements ReservationTicket {
     readonly model: string,
     readonly id: string,
     readonly tokens: number,
-    readonly startAt: number,
+    public startAt: number,
     /** Where its entries stand now (the arrival estimate), on the limiter's clock. */
     public at: number,
     /** Whether the store booked entries for it (the model had limits). */
@@ -89,7 +97,12 @@ class Ticket implements ReservationTicket {
 
   /** Confirmed provisionally and not stamped since: the store holds it at "not sent yet". */
   provisional = false;
+  /** Told when a higher-class reservation moved the slot later (`startAt` is already the new one). */
+  onMoved: (() => void) | undefined;
 }
+
+/** Why a sleep ended early: the slot moved, sleep again to the new instant. */
+const MOVED = Symbol("moved");
 
 /**
  * Knows each model's limits and answers "when may this call go?" with the exact earliest instant,
@@ -111,6 +124,8 @@ export class RateLimiter {
   private readonly idPrefix = Math.random().toString(36).slice(2, 8);
   private readonly margin: (intervalMs: number) => number;
   private readonly learnMargin: boolean;
+  /** Booked, not sent yet, by `model \0 entryId`: a reservation that moves one tells its sleeper. */
+  private readonly waiting = new Map<string, Ticket>();
   private readonly observer: EvidenceObserver = {
     onSent: (ev) => this.onSent(ev),
     onResponse: (ev, first) => this.onResponse(ev, first),
@@ -166,7 +181,11 @@ export class RateLimiter {
   async reserve(
     model: string,
     cost: { tokens: number },
-    options: { maxWaitMs: number },
+    options: {
+      maxWaitMs: number;
+      /** Where the call queues when the model is saturated; default `normal`, no tenant. */
+      place?: Partial<QueuePlace>;
+    },
   ): Promise<ReserveDecision> {
     const tokens = checkTokens(cost.tokens);
     const maxWaitMs = Math.max(0, options.maxWaitMs);
@@ -182,7 +201,14 @@ export class RateLimiter {
       return { kind: "granted", waitMs, startAt: start, ticket };
     }
     const arrivalMarginMs = booked ? this.marginFor(model) : 0;
-    const r = await this.store.reserve({ ...target, tokens, maxWaitMs, arrivalMarginMs });
+    const place = storePlace(options.place);
+    const r = await this.store.reserve({
+      ...target,
+      tokens,
+      maxWaitMs,
+      arrivalMarginMs,
+      ...(place ? { place } : {}),
+    });
     if (r.kind !== "granted") return r;
     const ticket = new Ticket(
       model,
@@ -192,7 +218,20 @@ export class RateLimiter {
       r.startAt + arrivalMarginMs,
       booked,
     );
+    if (booked) this.waiting.set(waitingKey(model, r.entryId), ticket);
+    this.moveSleepers(model, r, arrivalMarginMs);
     return { kind: "granted", waitMs: r.waitMs, startAt: r.startAt, ticket };
+  }
+
+  /** Bookings of ours the reservation moved later: their sleepers sleep on to the new start. */
+  private moveSleepers(model: string, r: StoreReserveResult & { kind: "granted" }, margin: number): void {
+    for (const m of r.moved ?? []) {
+      const t = this.waiting.get(waitingKey(model, m.entryId));
+      if (!t) continue; // another process's: it learns at its confirm
+      t.startAt = m.startAt;
+      t.at = m.startAt + margin;
+      t.onMoved?.();
+    }
   }
 
   /**
@@ -207,8 +246,10 @@ export class RateLimiter {
     options: {
       maxWaitMs: number;
       signal?: AbortSignal;
-      /** Told the wait before each sleep (progress displays, `rate_limit_wait` events). */
+      /** Told the wait before the first sleep (progress displays, `rate_limit_wait` events). */
       onWait?: (waitMs: number) => void | Promise<void>;
+      /** Where the call queues when the model is saturated; default `normal`, no tenant. */
+      place?: Partial<QueuePlace>;
     },
   ): Promise<ReserveDecision> {
     const began = this.clock.now();
@@ -217,13 +258,19 @@ export class RateLimiter {
       const left = options.maxWaitMs - (this.clock.now() - began);
       // Taken before reserving, so a hint that lands while the store answers is not missed.
       const epoch = this.entry(model).blockEpoch;
-      const d = await this.reserve(model, cost, { maxWaitMs: Math.max(0, left) });
+      const reserveOptions = {
+        maxWaitMs: Math.max(0, left),
+        ...(options.place ? { place: options.place } : {}),
+      };
+      const d = await this.reserve(model, cost, reserveOptions);
       if (d.kind !== "granted") return d;
+      const ticket = d.ticket as Ticket;
       try {
         // Sleep to the booked instant, not for `waitMs`: time passed while the store answered.
-        const sleepMs = d.startAt - this.clock.now();
+        const sleepMs = ticket.startAt - this.clock.now();
         if (sleepMs > 0) await options.onWait?.(sleepMs);
-        await this.clock.sleep(sleepMs, options.signal);
+        const moved = await this.sleepToSlot(ticket, began, options);
+        if (moved) return moved;
       } catch (err) {
         await this.cancel(d.ticket);
         throw err;
@@ -235,10 +282,40 @@ export class RateLimiter {
           continue;
         }
       }
-      const late = await this.confirmAtSend(model, d.ticket as Ticket, began, options);
+      const late = await this.confirmAtSend(model, ticket, began, options);
       if (late === "lost") continue; // the store forgot the booking: queue again
       if (late) return late;
-      return { ...d, waitMs: this.clock.now() - began };
+      return { ...d, startAt: ticket.startAt, waitMs: this.clock.now() - began };
+    }
+  }
+
+  /**
+   * One sleep to the ticket's slot. When a higher-class reservation moves the slot later, the
+   * sleep is re-armed to the new instant (no wake-up at the old one), or, past `maxWaitMs`, the
+   * slot is given back and the call refused as today.
+   */
+  private async sleepToSlot(
+    ticket: Ticket,
+    began: number,
+    options: { maxWaitMs: number; signal?: AbortSignal },
+  ): Promise<ReserveDecision | undefined> {
+    for (;;) {
+      const wake = new AbortController();
+      ticket.onMoved = () => wake.abort(MOVED);
+      const signal = options.signal ? AbortSignal.any([options.signal, wake.signal]) : wake.signal;
+      try {
+        await this.clock.sleep(ticket.startAt - this.clock.now(), signal);
+        return undefined;
+      } catch (err) {
+        if (!wake.signal.aborted || options.signal?.aborted) throw err;
+      } finally {
+        ticket.onMoved = undefined;
+      }
+      const waitMs = ticket.startAt - began;
+      if (waitMs > options.maxWaitMs) {
+        await this.cancel(ticket);
+        return { kind: "wait_too_long", waitMs, dimension: PRIORITY_DIMENSION };
+      }
     }
   }
 
@@ -304,14 +381,17 @@ export class RateLimiter {
       if (r.ok) {
         ticket.at = target.now + arrivalMarginMs;
         ticket.provisional = provisional;
+        this.waiting.delete(waitingKey(model, entryId));
         return undefined;
       }
       if (r.lost) return "lost";
       const now = this.clock.now();
       if (r.retryAt - began > options.maxWaitMs) {
         await this.cancel(ticket);
-        return { kind: "wait_too_long", waitMs: r.retryAt - began, dimension: "send_lag" };
+        const dimension = r.moved ? PRIORITY_DIMENSION : "send_lag";
+        return { kind: "wait_too_long", waitMs: r.retryAt - began, dimension };
       }
+      if (r.moved) ticket.startAt = r.retryAt;
       try {
         await this.clock.sleep(r.retryAt - now, options.signal);
       } catch (err) {
@@ -330,6 +410,7 @@ export class RateLimiter {
     const actual = actualTokens === undefined ? undefined : checkTokens(actualTokens);
     const entryId = this.entryId(ticket);
     if (!entryId) return;
+    this.waiting.delete(waitingKey(ticket.model, entryId));
     await this.store.commit({
       ...this.target(ticket.model),
       entryId,
@@ -341,6 +422,7 @@ export class RateLimiter {
   async cancel(ticket: ReservationTicket): Promise<void> {
     const entryId = this.entryId(ticket);
     if (!entryId) return;
+    this.waiting.delete(waitingKey(ticket.model, entryId));
     await this.store.cancel({ ...this.target(ticket.model), entryId });
   }
 
@@ -463,7 +545,15 @@ export class RateLimiter {
       };
       return ws?.nextFreeAt === undefined ? base : { ...base, nextFreeAt: ws.nextFreeAt };
     });
-    return s.blockedUntil === undefined ? { dimensions } : { blockedUntil: s.blockedUntil, dimensions };
+    const queue = (s.queue ?? [])
+      .filter((q) => q.waiting > 0)
+      .map((q) => ({ priority: priorityOfRank(q.rank), tenant: q.tenant, waiting: q.waiting }))
+      .sort(
+        (a, b) => priorityRank(a.priority) - priorityRank(b.priority) || a.tenant.localeCompare(b.tenant),
+      );
+    return s.blockedUntil === undefined
+      ? { dimensions, queue }
+      : { blockedUntil: s.blockedUntil, dimensions, queue };
   }
 
   /** Whether any of the model's limits (configured or learned) counts tokens, so callers know to estimate them. */
@@ -607,6 +697,23 @@ export class RateLimiter {
     const prefix = `${this.idPrefix}:`;
     return ticket.id.startsWith(prefix) ? ticket.id.slice(prefix.length) : undefined;
   }
+}
+
+function waitingKey(model: string, entryId: string): string {
+  return `${model}\0${entryId}`;
+}
+
+/** The store's form of a place (a store treats an absent place as {@link DEFAULT_PLACE}). */
+function storePlace(place: Partial<QueuePlace> | undefined): StorePlace | undefined {
+  if (place === undefined) return undefined;
+  const p = { ...DEFAULT_PLACE, ...place };
+  return {
+    rank: priorityRank(p.priority),
+    tenant: p.tenant,
+    weight: p.weight,
+    agingMs: p.agingMs,
+    ...(p.maxShare === undefined ? {} : { maxShare: p.maxShare }),
+  };
 }
 
 /** Queues store work started from a channel event; it settles before the call returns. */

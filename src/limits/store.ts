@@ -53,11 +53,42 @@ export interface StoreReserveRequest extends StoreTarget {
   maxWaitMs: number;
   /** Transit allowance, ms (>= 0): entries stand this long after the start. Default 0. */
   arrivalMarginMs?: number;
+  /** Where the call queues; absent: `normal`, no tenant (FIFO among such calls). */
+  place?: StorePlace;
+}
+
+/**
+ * A booking's place in the model's queue, as a store keeps it: numbers only. The queue is ordered
+ * by `(rank, tag, booking order)` among bookings not yet sent; `tag` is the tenant's virtual finish
+ * tag (weighted fair queueing), which the store computes from `weight`.
+ */
+export interface StorePlace {
+  /** 0 = interactive, 1 = normal, 2 = batch. */
+  rank: number;
+  tenant: string;
+  weight: number;
+  /** (0, 1]: the tenant's cap on every window. Absent: no cap. */
+  maxShare?: number;
+  /** Once waiting this long (ms), the booking is no longer moved later. `Infinity`: never pinned. */
+  agingMs: number;
+}
+
+/** A booking another reservation moved later: its caller sleeps until the new start. */
+export interface StoreMovedBooking {
+  entryId: string;
+  startAt: number;
 }
 
 /** The store's answer to a reservation; `entryId` identifies the booking for confirm/stamp/commit/cancel. */
 export type StoreReserveResult =
-  | { kind: "granted"; entryId: string; startAt: number; waitMs: number }
+  | {
+      kind: "granted";
+      entryId: string;
+      startAt: number;
+      waitMs: number;
+      /** Bookings of lower classes (or later fair-share turns) this one went ahead of. */
+      moved?: readonly StoreMovedBooking[];
+    }
   | { kind: "wait_too_long"; waitMs: number; dimension: string }
   | { kind: "never_fits"; dimension: string; requested: number; limit: number };
 
@@ -141,10 +172,19 @@ export interface StoreWindowStatus {
   nextFreeAt?: number;
 }
 
+/** Bookings waiting (granted, not sent yet) of one class and tenant. */
+export interface StoreQueueStatus {
+  rank: number;
+  tenant: string;
+  waiting: number;
+}
+
 /** What the store holds for one key. */
 export interface StoreStatus {
   blockedUntil?: number;
   windows: StoreWindowStatus[];
+  /** Waiting bookings by class and tenant (absent: the store does not report them). */
+  queue?: StoreQueueStatus[];
 }
 
 /**
@@ -198,11 +238,19 @@ export interface StoreConfirmRequest extends StoreTarget {
 }
 
 /**
- * `ok`: stamped at `now` (+ margin), send it. Otherwise sleep until `retryAt` and confirm again,
- * or, `lost`, the store no longer knows the booking (it expired, or the store lost its data in a
+ * `ok`: stamped at `now` (+ margin), send it. Otherwise sleep until `retryAt` and confirm again
+ * (`moved`: another reservation went ahead of it), or, `lost`, the store no longer knows the booking (it expired, or the store lost its data in a
  * restart): book again, never send it unchecked.
  */
-export type StoreConfirmResult = { ok: true } | { ok: false; retryAt: number; lost?: true };
+export type StoreConfirmResult =
+  | { ok: true }
+  | {
+      ok: false;
+      retryAt: number;
+      lost?: true;
+      /** The booking was moved later by a higher-class (or fairer) reservation: `retryAt` is its new start. */
+      moved?: true;
+    };
 
 /** What one booking costs on a window of the given unit. */
 export function costOn(unit: LimitUnit, tokens: number): number {

@@ -1,3 +1,5 @@
+import type { QueueDepth } from "./priority";
+
 /** What a limit counts: requests, or tokens (prompt + completion, as the provider counts them). */
 export type LimitUnit = "requests" | "tokens";
 
@@ -45,6 +47,12 @@ export type ReserveDecision =
   | { kind: "wait_too_long"; waitMs: number; dimension: string }
   | { kind: "never_fits"; dimension: string; requested: number; limit: number };
 
+/**
+ * The `dimension` of a `wait_too_long` for a call that higher classes (or fairer tenants) moved
+ * past its `maxWaitMs` while it waited.
+ */
+export const PRIORITY_DIMENSION = "priority";
+
 /** What a provider told us about its limits, from response headers; every field is optional. */
 export interface ProviderRateLimitState {
   limitRequests?: number;
@@ -81,4 +89,6 @@ export interface LimiterStatus {
   /** A provider's retry hint: nothing for this model starts before this instant. */
   blockedUntil?: number;
   dimensions: DimensionStatus[];
+  /** Calls granted a slot and not sent yet, by class and tenant (highest class first). */
+  queue: QueueDepth[];
 }
