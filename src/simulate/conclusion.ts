@@ -120,14 +120,17 @@ function bookedTokens(
 
 function demandOf(result: Input, primary: ModelOutcome): Demand {
   const w = result.workload;
-  if (!w.arrivals) {
+  if (!w.arrivals && !w.streams) {
     // Back-to-back callers: each sends a call per answer time, if nothing makes them wait.
     const perCaller = MINUTE / Math.max(1, meanLatency(primary.latencyMs));
     const rate = (w.concurrency ?? 10) * perCaller;
     return { perMinute: rate, peakPerMinute: Math.min(rate, w.calls), closedLoop: true };
   }
-  const a = w.arrivals;
-  const rate = a.pattern === "bursts" ? (a.size * MINUTE) / (a.everySeconds * 1000) : a.perMinute;
+  // A mixed workload pushes with every stream at once.
+  const rate = (w.streams?.map((st) => st.arrivals) ?? (w.arrivals ? [w.arrivals] : [])).reduce(
+    (sum, a) => sum + (a.pattern === "bursts" ? (a.size * MINUTE) / (a.everySeconds * 1000) : a.perMinute),
+    0,
+  );
   const releases = result.scenarios[0]!.records.map((r) => [r.releasedAt, 1] as const);
   return {
     perMinute: Math.min(rate, w.calls),

@@ -1,9 +1,10 @@
 import { catalogLimits, type Tier } from "../limits";
-import { parseConfig } from "./schema";
+import { parseConfig, streamName } from "./schema";
 import type {
   LatencySpec,
   PickerSettings,
   PresetName,
+  ResolvedStream,
   ResolvedWorkload,
   ScenarioResult,
   ScenarioSpec,
@@ -54,6 +55,15 @@ export interface ResolvedConfig {
 export function resolveConfig(input: unknown, root = "config"): ResolvedConfig {
   const config = parseConfig(input, root);
   const w = config.workload;
+  const streams = w.streams?.map(
+    (st): ResolvedStream => ({
+      name: streamName(st),
+      priority: st.priority ?? "normal",
+      ...(st.tenant ? { tenant: st.tenant } : {}),
+      calls: st.calls,
+      arrivals: st.arrivals,
+    }),
+  );
   const specs: ScenarioSpec[] = (config.compare?.length ? config.compare : [{ name: "default" }]).map((s) =>
     typeof s === "string" ? { name: s, preset: s } : s,
   );
@@ -61,13 +71,17 @@ export function resolveConfig(input: unknown, root = "config"): ResolvedConfig {
     title: config.title ?? "AutoPicker capacity simulation",
     models: config.models.map(resolveModel),
     workload: {
-      calls: w.calls,
+      // The schema has checked that a workload without streams gives its calls.
+      calls: streams ? streams.reduce((sum, st) => sum + st.calls, 0) : w.calls!,
       promptTokens: w.promptTokens ?? 500,
       outputTokens: w.outputTokens ?? 200,
-      // Closed loop needs callers; open loop queues only when a cap is given.
-      ...(w.arrivals === undefined ? { concurrency: w.concurrency ?? 10 } : {}),
-      ...(w.arrivals !== undefined && w.concurrency !== undefined ? { concurrency: w.concurrency } : {}),
+      // Closed loop needs callers; open loop (arrivals or streams) queues only when a cap is given.
+      ...(w.arrivals === undefined && !streams ? { concurrency: w.concurrency ?? 10 } : {}),
+      ...((w.arrivals !== undefined || streams) && w.concurrency !== undefined
+        ? { concurrency: w.concurrency }
+        : {}),
       ...(w.arrivals !== undefined ? { arrivals: w.arrivals } : {}),
+      ...(streams ? { streams } : {}),
     },
     scenarios: specs.map((spec) => ({
       name: spec.name,

@@ -57,8 +57,11 @@ export function meanLatency(spec: LatencySpec): number {
   return Math.exp(mu + (sigma * sigma) / 2);
 }
 
-/** Arrival instants (virtual ms from the start, ascending) of `calls` calls on `arrivals`. */
-export function arrivalTimes(arrivals: Arrivals, calls: number, seed: number): number[] {
+/**
+ * Arrival instants (virtual ms from the start, ascending) of `calls` calls on `arrivals`. `lane`
+ * numbers the streams of a mixed workload, so each draws its own Poisson gaps.
+ */
+export function arrivalTimes(arrivals: Arrivals, calls: number, seed: number, lane = 0): number[] {
   const out: number[] = new Array(calls);
   switch (arrivals.pattern) {
     case "steady": {
@@ -71,7 +74,7 @@ export function arrivalTimes(arrivals: Arrivals, calls: number, seed: number): n
       const mean = 60_000 / arrivals.perMinute;
       let t = 0;
       for (let i = 0; i < calls; i++) {
-        if (i > 0) t += -Math.log(uniform(seed, STREAM.arrivals, i)) * mean;
+        if (i > 0) t += -Math.log(uniform(seed, STREAM.arrivals, i, lane)) * mean;
         out[i] = Math.round(t);
       }
       return out;

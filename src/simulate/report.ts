@@ -1,8 +1,8 @@
 import { formatDuration, formatPercent, formatUsd, trailingWindowSeries, waitHistogram } from "./metrics";
-import { failureText, latencyText, limitText } from "./summary";
+import { failureText, GROUP_HEADERS, groupRow, latencyText, limitText } from "./summary";
 import { barChart, escapeXml, lineChart, PALETTE, stackedBars } from "./svg";
 import { comparisonRows, workloadText } from "./table";
-import type { ModelOutcome, ScenarioResult, SimulationResult } from "./types";
+import type { GroupOutcome, ModelOutcome, ScenarioResult, SimulationResult } from "./types";
 
 const MINUTE = 60_000;
 const FAILED_COLOR = "#999999";
@@ -30,6 +30,7 @@ export function renderHtmlReport(result: SimulationResult): string {
 <h1>${escapeXml(result.title)}</h1>
 <p class="meta">${escapeXml(workloadText(result.workload))}. Simulated in virtual time (seed ${result.seed}) with the real AutoPickerChatModel and LangChain clients against a local provider simulator; generated ${escapeXml(result.generatedAt)}.</p>
 <p id="conclusion">${escapeXml(result.conclusion)}</p>
+${(result.notes ?? []).map((n) => `<p class="note">Note: ${escapeXml(n)}</p>`).join("\n")}
 <h2>Configurations side by side</h2>
 <div class="wide">${comparisonTable(result.scenarios)}</div>
 <div class="charts">
@@ -172,15 +173,45 @@ function scenarioSection(s: ScenarioResult): string {
   const reasons = Object.entries(s.fallbackReasons)
     .map(([r, n]) => `${escapeXml(r)} ${n}`)
     .join(", ");
+  if (s.byClass?.length) {
+    charts.push(
+      barChart({
+        kind: "class-wait",
+        title: "p99 wait per class",
+        bars: s.byClass.map((g) => ({ label: g.name, value: g.wait.p99, color: SCENARIO_COLOR })),
+        formatValue: formatDuration,
+        formatTick: formatDuration,
+        yLabel: "wait",
+      }),
+    );
+  }
+  const groups = [
+    s.byClass?.length ? groupTable("class", s.byClass) : "",
+    s.byTenant?.length ? groupTable("tenant", s.byTenant) : "",
+  ].join("");
   return `<section class="scenario" data-scenario="${escapeXml(s.name)}">
 <h2>${escapeXml(s.name)}</h2>
 <p class="meta">max wait ${s.settings.maxWaitSeconds} s, ${s.settings.maxRetries} retries, backoff ×${s.settings.backoffBase}.
 Primary ${formatPercent(s.primaryShare)}, fallbacks ${formatPercent(s.fallbackShare)}${reasons ? ` (fallbacks by reason: ${reasons})` : ""}; ${s.failed ? escapeXml(failureText(s)) : "none failed"};
 ${s.callsThatWaited} calls waited (mean ${formatDuration(s.wait.mean)}, p99 ${formatDuration(s.wait.p99)}); ${s.provider429s} provider 429s; cost ${formatUsd(s.costUsd)}; makespan ${formatDuration(s.makespanMs)}.</p>
-<div class="charts">
+${groups ? `<div class="wide">${groups}</div>\n` : ""}<div class="charts">
 ${charts.join("\n")}
 </div>
 </section>`;
+}
+
+/** Waits and shares per class or per tenant of a mixed workload. */
+function groupTable(what: "class" | "tenant", groups: readonly GroupOutcome[]): string {
+  const head = GROUP_HEADERS(what)
+    .map((h) => `<th>${escapeXml(h)}</th>`)
+    .join("");
+  const rows = groups
+    .map((g) => {
+      const [name, ...cells] = groupRow(g);
+      return `<tr><th scope="row">${escapeXml(name!)}</th>${cells.map((c) => `<td>${escapeXml(c)}</td>`).join("")}</tr>`;
+    })
+    .join("\n");
+  return `<table class="groups" data-by="${what}"><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`;
 }
 
 const CSS = `

@@ -1,7 +1,9 @@
+import { pickerOptionsShape } from "../config";
 import { CostTrackingCallbackHandler } from "../cost";
 import type { Pricing } from "../cost/pricing";
+import { PRIORITIES } from "../limits/priority";
 import { AutoPickerChatModel } from "../model/AutoPickerChatModel";
-import type { ModelEntry } from "../model/types";
+import type { AutoPickerChatModelInput, ModelEntry } from "../model/types";
 import { ProviderSimulator, type SimModelConfig } from "../testing/simulator";
 import { VirtualClock } from "../testing/virtualClock";
 import { costsOf } from "./callEvents";
@@ -14,12 +16,21 @@ import { arrivalTimes, jitterSource, sampleLatency } from "./random";
 import type {
   CallRecord,
   FailureReason,
+  GroupOutcome,
   ModelOutcome,
   ScenarioResult,
   SimulationConfig,
   SimulationResult,
 } from "./types";
-import { runWorkload } from "./workload";
+import { type CallPlace, runWorkload } from "./workload";
+
+/** The per-class and per-tenant settings, which the picker takes once it has priority lanes. */
+const LANE_OPTIONS = ["tenants", "priorities"] as const;
+
+/** Whether this build's `AutoPickerChatModel` accepts the option (checked by its schema). */
+function pickerAccepts(option: string): boolean {
+  return Object.hasOwn(pickerOptionsShape, option);
+}
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -48,24 +59,59 @@ export async function simulate(
   options: SimulateOptions = {},
 ): Promise<SimulationResult> {
   const resolved = resolveConfig(config);
+  const mixed = resolved.workload.streams ? mixedArrivals(resolved) : undefined;
   const arrivals = resolved.workload.arrivals
     ? arrivalTimes(resolved.workload.arrivals, resolved.workload.calls, resolved.seed)
-    : undefined;
+    : mixed?.arrivals;
   const scenarios: ScenarioResult[] = [];
   for (const [index, scenario] of resolved.scenarios.entries()) {
     const total = resolved.scenarios.length;
     options.onScenario?.({ scenario: scenario.name, phase: "start", index, total });
-    scenarios.push(await runScenario(resolved, scenario, arrivals));
+    scenarios.push(await runScenario(resolved, scenario, arrivals, mixed?.places));
     options.onScenario?.({ scenario: scenario.name, phase: "end", index, total });
   }
+  const notes = laneNotes(resolved);
   const result = {
     title: resolved.title,
     workload: resolved.workload,
     seed: resolved.seed,
     scenarios,
     generatedAt: new Date().toISOString(),
+    ...(notes.length ? { notes } : {}),
   };
   return { ...result, conclusion: conclude(result) };
+}
+
+/** Every stream's arrivals merged into one schedule (ties in stream order), with each call's place. */
+function mixedArrivals(config: ResolvedConfig): { arrivals: number[]; places: CallPlace[] } {
+  const calls = (config.workload.streams ?? []).flatMap((st, stream) =>
+    arrivalTimes(st.arrivals, st.calls, config.seed, stream).map((at) => ({
+      at,
+      place: { stream, priority: st.priority, ...(st.tenant ? { tenant: st.tenant } : {}) },
+    })),
+  );
+  calls.sort((a, b) => a.at - b.at || a.place.stream - b.place.stream);
+  return { arrivals: calls.map((c) => c.at), places: calls.map((c) => c.place) };
+}
+
+/** Says so when a scenario sets lane options this picker does not take (they are left out). */
+function laneNotes(config: ResolvedConfig): string[] {
+  const missing = LANE_OPTIONS.filter(
+    (o) => !pickerAccepts(o) && config.scenarios.some((s) => s.settings[o] !== undefined),
+  );
+  if (missing.length === 0) return [];
+  const names = missing.map((o) => `\`${o}\``).join(" and ");
+  return [
+    `This build's AutoPickerChatModel has no ${names} option${missing.length > 1 ? "s" : ""}, so ${missing.length > 1 ? "they were" : "it was"} left out of every configuration; each call still carried its class and tenant.`,
+  ];
+}
+
+/** The picker options of a scenario: its settings, minus lane options this picker does not take. */
+function pickerSettings(settings: ScenarioResult["settings"]): Partial<AutoPickerChatModelInput> {
+  const out: Record<string, unknown> = { ...settings };
+  for (const option of LANE_OPTIONS) if (!pickerAccepts(option)) delete out[option];
+  // Typed loosely on purpose: the lane options' types arrive with the picker's priority lanes.
+  return out as Partial<AutoPickerChatModelInput>;
 }
 
 /** One scenario in a fresh world: its own clock, simulator, picker and cost tracker. */
@@ -73,6 +119,7 @@ async function runScenario(
   config: ResolvedConfig,
   scenario: ResolvedScenario,
   arrivals: readonly number[] | undefined,
+  places: readonly CallPlace[] | undefined,
 ): Promise<ScenarioResult> {
   const wallStart = Date.now();
   const clock = new VirtualClock();
@@ -100,7 +147,7 @@ async function runScenario(
       logger: quiet,
       // Seeded jitter: the same config gives the same run, backoff included.
       random: jitterSource(config.seed),
-      ...scenario.settings,
+      ...pickerSettings(scenario.settings),
     });
     const cost = new CostTrackingCallbackHandler({
       clock,
@@ -114,6 +161,7 @@ async function runScenario(
       clock,
       workload: config.workload,
       ...(arrivals ? { arrivals } : {}),
+      ...(places ? { places } : {}),
       latencyMs: (name, call) => {
         const i = modelIndex.get(name);
         return i === undefined ? 0 : sampleLatency(config.models[i]!.latencyMs, config.seed, i, call);
@@ -144,7 +192,8 @@ async function runScenario(
         outputTokens: s.outputTokens,
       };
     });
-    return summarize(scenario, records, models, costs.totalUsd, costs.unpricedCalls, wallStart);
+    const summary = summarize(scenario, records, models, costs.totalUsd, costs.unpricedCalls, wallStart);
+    return places ? { ...summary, ...groupOutcomes(records) } : summary;
   } finally {
     await sim.stop();
   }
@@ -189,6 +238,37 @@ function summarize(
     models,
     records,
   };
+}
+
+/** Waits and shares per class (highest first) and, when calls name tenants, per tenant. */
+function groupOutcomes(records: readonly CallRecord[]): Pick<ScenarioResult, "byClass" | "byTenant"> {
+  const servedTotal = records.filter((r) => r.servedBy !== undefined).length;
+  const group = (name: string, of: readonly CallRecord[]): GroupOutcome => {
+    const served = of.filter((r) => r.servedBy !== undefined).length;
+    return {
+      name,
+      calls: of.length,
+      served,
+      failed: of.length - served,
+      servedShare: servedTotal ? served / servedTotal : 0,
+      wait: distribution(of.map((r) => r.waitMs)),
+    };
+  };
+  const byClass = PRIORITIES.filter((p) => records.some((r) => r.priority === p)).map((p) =>
+    group(
+      p,
+      records.filter((r) => r.priority === p),
+    ),
+  );
+  const tenants = [...new Set(records.map((r) => r.tenant ?? ""))];
+  if (tenants.length === 1 && tenants[0] === "") return { byClass };
+  const byTenant = tenants.map((t) =>
+    group(
+      t,
+      records.filter((r) => (r.tenant ?? "") === t),
+    ),
+  );
+  return { byClass, byTenant };
 }
 
 function simModel(m: ResolvedModel): SimModelConfig {

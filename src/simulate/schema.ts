@@ -5,6 +5,7 @@
  */
 import * as z from "zod";
 import { catalogLimits, type Tier } from "../limits";
+import { PRIORITIES, type Priority } from "../limits/priority";
 import type { JitterMode } from "../retry/backoff";
 import { enumField, numberField, parseOrThrow, show, strictObject } from "./issues";
 import type { PresetName, SimulationConfig } from "./types";
@@ -75,6 +76,18 @@ const model = strictObject({
   }).optional(),
 });
 
+const tenantSettings = strictObject({
+  weight: numberField({ above: 0 }).optional(),
+  maxShare: numberField({ above: 0, max: 1 }).optional(),
+});
+
+const prioritySettings = strictObject({
+  maxWaitSeconds: rules.seconds.optional(),
+  agingSeconds: rules.seconds.optional(),
+});
+
+const priority = enumField(PRIORITIES);
+
 const settings = strictObject({
   maxWaitSeconds: rules.seconds.optional(),
   maxRetries: rules.retries.optional(),
@@ -83,6 +96,12 @@ const settings = strictObject({
   backoffMaxSeconds: rules.positiveSeconds.optional(),
   jitter: enumField(JITTER).optional(),
   fallbackOrder: enumField(["listed", "cheapest"]).optional(),
+  tenants: z.record(z.string(), tenantSettings).optional(),
+  priorities: strictObject({
+    interactive: prioritySettings.optional(),
+    normal: prioritySettings.optional(),
+    batch: prioritySettings.optional(),
+  }).optional(),
 });
 
 const arrivals = z.discriminatedUnion("pattern", [
@@ -91,13 +110,61 @@ const arrivals = z.discriminatedUnion("pattern", [
   strictObject({ pattern: z.literal("bursts"), size: rules.count, everySeconds: rules.positiveSeconds }),
 ]);
 
-const workload = strictObject({
+const stream = strictObject({
+  name: z.string().min(1).optional(),
+  priority: priority.optional(),
+  tenant: z.string().optional(),
   calls: rules.count,
+  arrivals,
+});
+
+const workload = strictObject({
+  calls: rules.count.optional(),
   concurrency: rules.count.optional(),
   arrivals: arrivals.optional(),
+  streams: z.array(stream).min(1).optional(),
   promptTokens: rules.count.optional(),
   outputTokens: rules.count.optional(),
+}).superRefine((w, ctx) => {
+  if (w.streams === undefined) {
+    if (w.calls === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["calls"],
+        message: "is required: a whole number >= 1 (or give `streams`, each with its own calls)",
+      });
+    }
+    return;
+  }
+  // A mixed workload says its calls and schedules per stream; one total beside them would be ambiguous.
+  for (const key of ["calls", "arrivals"] as const) {
+    if (w[key] !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `cannot be given with \`streams\`: give each stream its own ${key}`,
+      });
+    }
+  }
+  const names = new Map<string, number>();
+  w.streams.forEach((s, i) => {
+    const name = streamName(s);
+    const first = names.get(name);
+    if (first !== undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["streams", i, ...(s.name === undefined ? [] : ["name"])],
+        message: `has the same name ${JSON.stringify(name)} as streams[${first}]; give one a \`name\``,
+      });
+    }
+    names.set(name, i);
+  });
 });
+
+/** A stream's label: its name, or its class and tenant (`"batch acme"`). */
+export function streamName(s: { name?: string; priority?: Priority; tenant?: string }): string {
+  return s.name ?? [s.priority ?? "normal", s.tenant].filter(Boolean).join(" ");
+}
 
 const preset = enumField(PRESET_NAMES);
 

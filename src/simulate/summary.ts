@@ -1,7 +1,7 @@
 import { FAILURE_WORDS } from "./conclusion";
 import { formatDuration, formatPercent } from "./metrics";
 import { comparisonRows, plainTable, workloadText } from "./table";
-import type { FailureReason, LatencySpec, ScenarioResult, SimulationResult } from "./types";
+import type { FailureReason, GroupOutcome, LatencySpec, ScenarioResult, SimulationResult } from "./types";
 
 /** The terminal summary: the conclusion, the comparison table, and per-model traffic of each scenario. */
 export function renderTextSummary(result: SimulationResult): string {
@@ -11,6 +11,7 @@ export function renderTextSummary(result: SimulationResult): string {
     "",
     wrap(result.conclusion, 100),
     "",
+    ...(result.notes ?? []).flatMap((n) => [wrap(`Note: ${n}`, 100), ""]),
   ];
   const { headers, rows } = comparisonRows(result.scenarios);
   lines.push(plainTable(headers, rows), "");
@@ -30,8 +31,32 @@ export function renderTextSummary(result: SimulationResult): string {
       plainTable(["model", "limits", "latency", "served", "share", "requests", "429s"], perModel),
       "",
     );
+    for (const [what, groups] of [
+      ["class", s.byClass],
+      ["tenant", s.byTenant],
+    ] as const) {
+      if (groups?.length) lines.push(plainTable(GROUP_HEADERS(what), groups.map(groupRow)), "");
+    }
   }
   return lines.join("\n");
+}
+
+/** Headers of the per-class and per-tenant tables. */
+export function GROUP_HEADERS(what: "class" | "tenant"): string[] {
+  return [what, "calls", "served", "share of served", "failed", "p50 wait", "p99 wait"];
+}
+
+/** One class's or tenant's row: calls, served, its share of all served calls, failures, waits. */
+export function groupRow(g: GroupOutcome): string[] {
+  return [
+    g.name || "(no tenant)",
+    String(g.calls),
+    String(g.served),
+    formatPercent(g.servedShare),
+    String(g.failed),
+    formatDuration(g.wait.p50),
+    formatDuration(g.wait.p99),
+  ];
 }
 
 /** "143 failed: 140 on rate limits, 3 on errors". */

@@ -1,6 +1,6 @@
 import { FAILURE_WORDS } from "./conclusion";
 import { formatDuration, formatPercent, formatUsd } from "./metrics";
-import type { FailureReason, ResolvedWorkload, ScenarioResult } from "./types";
+import type { Arrivals, FailureReason, GroupOutcome, ResolvedWorkload, ScenarioResult } from "./types";
 
 /** One row of the comparison: what it measures and how to read it from a scenario. */
 interface Metric {
@@ -34,6 +34,7 @@ export function comparisonRows(scenarios: readonly ScenarioResult[]): {
     { label: "p99 latency", value: (s) => formatDuration(s.latency.p99) },
     { label: "calls that waited", value: (s) => String(s.callsThatWaited) },
     { label: "p99 wait", value: (s) => formatDuration(s.wait.p99) },
+    ...groupMetrics(scenarios),
     { label: "provider 429s", value: (s) => String(s.provider429s) },
     { label: "HTTP requests", value: (s) => String(s.providerRequests) },
     {
@@ -48,14 +49,52 @@ export function comparisonRows(scenarios: readonly ScenarioResult[]): {
   };
 }
 
-/** "300 calls, 50 callers back to back" / "300 calls arriving at 120/min (Poisson), at most 50 in flight". */
+/**
+ * Mixed workloads: a row per class with its p99 wait, and per tenant its share of the calls served,
+ * so classes and tenants read side by side across configurations.
+ */
+function groupMetrics(scenarios: readonly ScenarioResult[]): Metric[] {
+  const names = (pick: (s: ScenarioResult) => GroupOutcome[] | undefined) => [
+    ...new Set(scenarios.flatMap((s) => (pick(s) ?? []).map((g) => g.name))),
+  ];
+  const find = (groups: GroupOutcome[] | undefined, name: string) => groups?.find((g) => g.name === name);
+  return [
+    ...names((s) => s.byClass).map((c) => ({
+      label: `  ${c}`,
+      value: (s: ScenarioResult) => {
+        const g = find(s.byClass, c);
+        return g ? formatDuration(g.wait.p99) : "-";
+      },
+    })),
+    ...names((s) => s.byTenant).map((t) => ({
+      label: `share served, ${t || "no tenant"}`,
+      value: (s: ScenarioResult) => {
+        const g = find(s.byTenant, t);
+        return g ? formatPercent(g.servedShare) : "-";
+      },
+    })),
+  ];
+}
+
+/** "in bursts of 600 every 60 s" / "arriving at 120/min (Poisson)". */
+function arrivalText(a: Arrivals): string {
+  if (a.pattern === "bursts") return `in bursts of ${a.size} every ${a.everySeconds} s`;
+  return `arriving at ${a.perMinute}/min (${a.pattern === "poisson" ? "Poisson" : "steady"})`;
+}
+
+/**
+ * "300 calls, 50 callers back to back" / "300 calls arriving at 120/min (Poisson), at most 50 in
+ * flight" / "620 calls in 2 streams: interactive, 20 arriving at 30/min (Poisson); batch acme, ...".
+ */
 export function workloadText(w: ResolvedWorkload): string {
   const a = w.arrivals;
   let shape: string;
-  if (!a) shape = `${w.concurrency} callers back to back`;
-  else if (a.pattern === "bursts") shape = `in bursts of ${a.size} every ${a.everySeconds} s`;
-  else shape = `arriving at ${a.perMinute}/min (${a.pattern === "poisson" ? "Poisson" : "steady"})`;
-  const cap = a && w.concurrency !== undefined ? `, at most ${w.concurrency} in flight` : "";
+  if (w.streams) {
+    const each = w.streams.map((st) => `${st.name}, ${st.calls} ${arrivalText(st.arrivals)}`);
+    shape = `in ${w.streams.length} stream${w.streams.length > 1 ? "s" : ""} (${each.join("; ")})`;
+  } else if (!a) shape = `${w.concurrency} callers back to back`;
+  else shape = arrivalText(a);
+  const cap = (a || w.streams) && w.concurrency !== undefined ? `, at most ${w.concurrency} in flight` : "";
   return `${w.calls} calls, ${shape}${cap}, ~${w.promptTokens} prompt + ${w.outputTokens} output tokens each`;
 }
 

@@ -1,5 +1,6 @@
 import type { Pricing } from "../cost/pricing";
 import type { Tier } from "../limits";
+import type { Priority } from "../limits/priority";
 import type { JitterMode } from "../retry/backoff";
 
 /** The limits a simulated provider enforces (and, unless hidden, the picker is told). */
@@ -47,6 +48,30 @@ export interface PickerSettings {
   backoffMaxSeconds?: number;
   jitter?: JitterMode;
   fallbackOrder?: "listed" | "cheapest";
+  /**
+   * Tenants' weights and caps, passed to the picker's `tenants` option: within a class, waiting
+   * tenants share the slots by weight (unknown tenants weigh 1); `maxShare` caps a tenant's share of
+   * every window even when nobody else waits.
+   */
+  tenants?: Record<string, TenantSettings>;
+  /** Per-class settings, passed to the picker's `priorities` option. */
+  priorities?: Partial<Record<Priority, PrioritySettings>>;
+}
+
+/** One tenant's share (see {@link PickerSettings.tenants}). */
+export interface TenantSettings {
+  /** Share of its class relative to the other tenants waiting, > 0. Default 1. */
+  weight?: number;
+  /** At most this fraction (0, 1] of any window of a model's limits. Default: no cap. */
+  maxShare?: number;
+}
+
+/** One class's settings (see {@link PickerSettings.priorities}). */
+export interface PrioritySettings {
+  /** The longest wait for a slot before this class falls back. Default the picker's `maxWaitSeconds`. */
+  maxWaitSeconds?: number;
+  /** Once a call of this class has waited this long, higher classes no longer move it later. */
+  agingSeconds?: number;
 }
 
 /** Built-in settings: the seeds' "fallback-first" (10 s, no retries) and "wait-first" (300 s, 3 retries). */
@@ -71,10 +96,30 @@ export type Arrivals =
   | { pattern: "poisson"; perMinute: number }
   | { pattern: "bursts"; size: number; everySeconds: number };
 
-/** What the callers do: `concurrency` callers back to back (closed loop), or `arrivals` (open loop). */
-export interface Workload {
-  /** Total calls. */
+/**
+ * One stream of a mixed workload: calls of one class and tenant arriving on their own schedule,
+ * e.g. chat users at 30 a minute beside a batch job that drops 2,000 calls at once.
+ */
+export interface WorkloadStream {
+  /** Label in the report. Default: the class, then the tenant (`"batch acme"`). */
+  name?: string;
+  /** The calls' class. Default `"normal"`. */
+  priority?: Priority;
+  /** Who the calls are for (see {@link PickerSettings.tenants}). Default: no tenant. */
+  tenant?: string;
+  /** Calls in this stream. */
   calls: number;
+  /** When they arrive. */
+  arrivals: Arrivals;
+}
+
+/**
+ * What the callers do: `concurrency` callers back to back (closed loop), `arrivals` (open loop), or
+ * `streams` (a mixed open-loop workload: classes and tenants with their own arrival schedules).
+ */
+export interface Workload {
+  /** Total calls. Required unless `streams` is given (then each stream says its own). */
+  calls?: number;
   /**
    * At most this many calls in flight. Without `arrivals`: that many callers, each starting its next
    * call when one finishes (default 10). With `arrivals`: arriving calls queue for a free slot
@@ -83,6 +128,12 @@ export interface Workload {
   concurrency?: number;
   /** Release calls on this schedule instead of back to back. */
   arrivals?: Arrivals;
+  /**
+   * A mixed workload instead of `calls` and `arrivals`: every stream's calls arrive on its own
+   * schedule, each call carrying its stream's `autopicker: { priority, tenant }`. The report then
+   * shows waits and shares per class and per tenant.
+   */
+  streams?: WorkloadStream[];
   /** Approximate prompt tokens per call. Default 500. */
   promptTokens?: number;
   /** Output tokens per answer (also sent as `max_tokens`). Default 200. */
@@ -137,6 +188,23 @@ export interface CallRecord {
   fallbackReasons: string[];
   /** Tokens billed for the answer (0 when it failed). */
   tokens: number;
+  /** Mixed workloads: the call's stream (index into `workload.streams`), class and tenant. */
+  stream?: number;
+  priority?: Priority;
+  tenant?: string;
+}
+
+/** How one class or one tenant of a mixed workload fared in a scenario. */
+export interface GroupOutcome {
+  /** The class (`"interactive"`), or the tenant's name (`""` for calls that named none). */
+  name: string;
+  calls: number;
+  served: number;
+  failed: number;
+  /** This group's share of every call served in the scenario (0..1). */
+  servedShare: number;
+  /** Total wait per call of this group (0 for calls that never waited). */
+  wait: Distribution;
 }
 
 /** What happened on one model during one scenario. */
@@ -209,11 +277,28 @@ export interface ScenarioResult {
   wallMs: number;
   models: ModelOutcome[];
   records: CallRecord[];
+  /** Mixed workloads: waits and shares per class, highest class first. */
+  byClass?: GroupOutcome[];
+  /** Mixed workloads that name tenants: waits and shares per tenant, in the order they appear. */
+  byTenant?: GroupOutcome[];
 }
 
-/** The workload with its defaults applied. */
-export type ResolvedWorkload = Required<Pick<Workload, "calls" | "promptTokens" | "outputTokens">> &
-  Pick<Workload, "concurrency" | "arrivals">;
+/** A stream with its defaults applied. */
+export interface ResolvedStream {
+  name: string;
+  priority: Priority;
+  /** Absent: the calls name no tenant. */
+  tenant?: string;
+  calls: number;
+  arrivals: Arrivals;
+}
+
+/** The workload with its defaults applied (`calls` is the total of every stream). */
+export type ResolvedWorkload = Required<Pick<Workload, "promptTokens" | "outputTokens">> &
+  Pick<Workload, "concurrency" | "arrivals"> & {
+    calls: number;
+    streams?: ResolvedStream[];
+  };
 
 /** Output of {@link simulate}. */
 export interface SimulationResult {
@@ -228,4 +313,6 @@ export interface SimulationResult {
   conclusion: string;
   /** ISO time the simulation ran (real clock). */
   generatedAt: string;
+  /** Things the reader should know about how the run was done (e.g. settings this picker lacks). */
+  notes?: string[];
 }

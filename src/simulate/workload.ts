@@ -1,10 +1,19 @@
 import type { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import { HumanMessage } from "@langchain/core/messages";
+import type { Priority } from "../limits/priority";
 import type { AutoPickerChatModel } from "../model/AutoPickerChatModel";
+import type { AutoPickerCallSettings } from "../model/types";
 import type { VirtualClock } from "../testing/virtualClock";
 import { CallEvents, failureReasonOf, servedByOf, tokensOf } from "./callEvents";
 import { promptOfTokens } from "./prompt";
 import type { CallRecord, FailureReason, ResolvedWorkload } from "./types";
+
+/** Where one call of a mixed workload queues: its stream's class and tenant. */
+export interface CallPlace {
+  stream: number;
+  priority: Priority;
+  tenant?: string;
+}
 
 /** What the workload driver needs. */
 export interface WorkloadContext {
@@ -13,6 +22,8 @@ export interface WorkloadContext {
   workload: ResolvedWorkload;
   /** Arrival instants (virtual ms from the start) of every call, for an open-loop workload. */
   arrivals?: readonly number[];
+  /** Mixed workloads: each call's stream, class and tenant, in call order. */
+  places?: readonly CallPlace[];
   /** Virtual latency of call `index`'s answer from entry `servedBy`. */
   latencyMs: (servedBy: string, index: number) => number;
   /** Handlers attached to every call (e.g. the cost tracker). */
@@ -83,6 +94,7 @@ async function oneCall(
   releasedAt: number,
 ): Promise<CallRecord> {
   const { clock, picker } = ctx;
+  const place = ctx.places?.[index];
   const events = new CallEvents();
   let servedBy: string | undefined;
   let failure: FailureReason | undefined;
@@ -92,7 +104,7 @@ async function oneCall(
   try {
     const message = await picker.invoke(
       [new HumanMessage(promptOfTokens(ctx.workload.promptTokens, index))],
-      { callbacks: [...ctx.callbacks, events] },
+      { callbacks: [...ctx.callbacks, events], ...(place ? { autopicker: placeSettings(place) } : {}) },
     );
     servedBy = servedByOf(message);
     tokens = tokensOf(message);
@@ -117,5 +129,17 @@ async function oneCall(
     waits: events.waits,
     fallbackReasons: events.fallbackReasons,
     tokens,
+    ...(place ? { stream: place.stream, priority: place.priority } : {}),
+    ...(place?.tenant !== undefined ? { tenant: place.tenant } : {}),
   };
+}
+
+/**
+ * The call's `autopicker` setting: its class and tenant. Cast because the picker's call settings
+ * gain `priority` and `tenant` with the priority lanes; a picker without them ignores the keys.
+ */
+function placeSettings(place: CallPlace): AutoPickerCallSettings {
+  const settings: { priority: Priority; tenant?: string } = { priority: place.priority };
+  if (place.tenant !== undefined) settings.tenant = place.tenant;
+  return settings as AutoPickerCallSettings;
 }
