@@ -106,6 +106,17 @@ const SECTIONS: Section[] = [
       "mid-run (`ResilientRateLimitStore`, fail-open).",
   },
   {
+    title: "Priority lanes and fair shares vs FIFO (bench/priority.ts)",
+    script: "bench/priority.ts",
+    intro:
+      "The real `RateLimiter` in real time at 20 requests per 500 ms, the memory store in one process and " +
+      "`RedisRateLimitStore` shared by 4 processes (skipped without Redis). Every workload runs FIFO (no `place`) " +
+      "and priority (`place: { priority, tenant, weight, agingMs }`) at the same time on two models of one limiter. " +
+      "How to read: the last column is PASS/FAIL of the priority column against the target; the FIFO column is the " +
+      "baseline. Next free slot: the first instant the sliding window (500 ms plus the 25 ms a slot stands later), " +
+      "counting every call sent before the interactive call arrived and the interactive calls ahead of it, has room.",
+  },
+  {
     title: "Wrapper overhead per call",
     script: "bench/overhead.ts",
     intro: "What the package adds to every call when there is nothing to wait for.",
