@@ -29,11 +29,6 @@ interface Call {
   cancelled?: boolean;
 }
 
-type Op =
-  | { t: "advance"; ms: number }
-  | { t: "reserve"; rank: number; tenant: number; maxWaitMs: number }
-  | { t: "cancel"; pick: number };
-
 const TENANTS = ["a", "b", "capped"] as const;
 
 const scenarioArb = fc.record({
