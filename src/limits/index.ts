@@ -3,6 +3,15 @@ export { catalogLimits, GEMINI_DAILY_RESET_TIME_ZONE, type Tier } from "./catalo
 export { type HeaderSink, rateLimitHeadersFetch, withHeaderSink } from "./headerCapture";
 export { type HeaderSource, parseGoDuration, parseRateLimitHeaders } from "./headers";
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions, RETRY_HINT_DIMENSION } from "./memoryStore";
+export {
+  DEFAULT_PLACE,
+  NO_TENANT,
+  PRIORITIES,
+  type Priority,
+  priorityRank,
+  type QueueDepth,
+  type QueuePlace,
+} from "./priority";
 export { defaultArrivalMargin, RateLimiter, type RateLimiterOptions } from "./rateLimiter";
 export { SendEvidence } from "./sendEvidence";
 export type {
@@ -16,6 +25,9 @@ export type {
   StoreConfirmResult,
   StoreConstrainRequest,
   StoreConstrainResult,
+  StoreMovedBooking,
+  StorePlace,
+  StoreQueueStatus,
   StoreRecordRequest,
   StoreReleaseRequest,
   StoreReserveRequest,
@@ -36,3 +48,4 @@ export type {
   ReservationTicket,
   ReserveDecision,
 } from "./types";
+export { PRIORITY_DIMENSION } from "./types";

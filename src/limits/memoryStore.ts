@@ -9,6 +9,8 @@ import {
   type StoreConfirmResult,
   type StoreConstrainRequest,
   type StoreConstrainResult,
+  type StoreMovedBooking,
+  type StorePlace,
   type StoreRecordRequest,
   type StoreReleaseRequest,
   type StoreReserveRequest,
@@ -24,13 +26,26 @@ import { WindowLog } from "./windowLog";
 interface Booking {
   readonly id: string;
   readonly seq: number;
-  /** The start it was booked for. Queue order and staleness go by this, which never moves. */
-  readonly start: number;
+  /**
+   * The start it is booked for. Staleness goes by this; it moves only later, and only while the
+   * booking is waiting (a higher-class or fairer reservation went ahead of it).
+   */
+  start: number;
+  /** Where it queues: class, tenant (weight, cap), aging. */
+  readonly place: StorePlace;
+  /** Its tenant's virtual finish tag in its class (weighted fair queueing). */
+  readonly tag: number;
+  /** When it was first booked: aging counts from here. */
+  readonly arrivedAt: number;
+  /** Its start was decided by its tenant's `maxShare`: later, cheaper-ranked calls may go before it. */
+  capped: boolean;
+  /** A later reservation moved it: confirming before its start says so. */
+  displaced: boolean;
   /** Where its entries stand: the arrival estimate (booked start + margin, then evidence). */
   at: number;
   readonly tokens: number;
   /** The constraint that decided its start, reported to callers queued behind it. */
-  readonly binding: string;
+  binding: string;
   open: boolean;
   /** Confirmed, stamped or committed: it counts in the `sent` logs. */
   sent: boolean;
@@ -57,9 +72,33 @@ interface KeyState {
   readonly open: Map<string, Booking>;
   /** Confirmed provisionally, not stamped yet: they have not been seen on the wire. */
   readonly provisional: Map<string, Booking>;
-  /** Bookings in booking order (so by start): the last open one is the FIFO floor for new ones. */
+  /**
+   * Open bookings by start (waiting ones after sent ones): a new booking goes after every waiting
+   * one that is ahead of it in queue order, before the rest, which move later.
+   */
   queue: Booking[];
   queueHead: number;
+  /** Per class: the largest tag sent, the virtual time a tenant that was idle starts from. */
+  readonly virtualTime: number[];
+  /** Per class and tenant (`rank \0 tenant`): the last tag given. */
+  readonly lastTag: Map<string, number>;
+  /** Per capped tenant, per window: its own bookings, checked against `maxShare` of the limit. */
+  readonly tenantLogs: Map<string, Map<string, WindowLog>>;
+}
+
+/** The place of a booking whose request names none. */
+const DEFAULT_STORE_PLACE: StorePlace = Object.freeze({
+  rank: 1,
+  tenant: "",
+  weight: 1,
+  agingMs: Number.POSITIVE_INFINITY,
+});
+
+/** A candidate start during a re-slot, and what decided it. */
+interface Slot {
+  start: number;
+  binding: string;
+  capped: boolean;
 }
 
 /** Options of {@link MemoryRateLimitStore}. */
@@ -88,63 +127,252 @@ export class MemoryRateLimitStore implements RateLimitStore {
 
   async reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
     const st = this.state(req.key);
-    this.prune(st, req.windows, req.now);
+    const { now } = req;
+    this.prune(st, req.windows, now);
+    const place = req.place ?? DEFAULT_STORE_PLACE;
     for (const w of req.windows) {
       const cost = costOn(w.unit, req.tokens);
       if (cost > w.limit) return { kind: "never_fits", dimension: w.name, requested: cost, limit: w.limit };
-    }
-
-    // FIFO floor: never before an earlier open booking, so bookings queue in order and each
-    // window only needs checking at the new entry's own time.
-    let start = req.now;
-    let binding = "";
-    if (st.blockedUntil > start) {
-      start = st.blockedUntil;
-      binding = RETRY_HINT_DIMENSION;
-    }
-    const last = this.lastOpen(st);
-    if (last && last.start > start) {
-      start = last.start;
-      binding = last.binding;
-    }
-    // Each window's condition is monotone in time, so the earliest start is the max of the
-    // per-window answers; iterate because a calendar window's answer depends on where we are.
-    for (let round = 0; round <= req.windows.length; round++) {
-      let moved = false;
-      for (const w of req.windows) {
-        const t = this.earliest(st, w, start, costOn(w.unit, req.tokens));
-        if (t > start) {
-          start = t;
-          binding = w.name;
-          moved = true;
-        }
+      if (place.maxShare !== undefined && cost > shareLimit(w, place.maxShare)) {
+        return {
+          kind: "never_fits",
+          dimension: shareDimension(w),
+          requested: cost,
+          limit: shareLimit(w, place.maxShare),
+        };
       }
-      if (!moved) break;
     }
 
-    const waitMs = start - req.now;
-    // No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
-    if (waitMs > req.maxWaitMs || start === Number.POSITIVE_INFINITY) {
-      return { kind: "wait_too_long", waitMs, dimension: binding };
-    }
-
-    const seq = ++st.seq;
-    const at = start + margin(req.arrivalMarginMs);
-    const booking: Booking = {
+    const tagKey = `${place.rank}\0${place.tenant}`;
+    const tag =
+      Math.max(st.virtualTime[place.rank] ?? 0, st.lastTag.get(tagKey) ?? 0) +
+      normalizedCost(req.windows, req.tokens) / place.weight;
+    const seq = st.seq + 1;
+    const nb: Booking = {
       id: String(seq),
       seq,
-      start,
-      at,
+      start: now,
+      at: now,
       tokens: req.tokens,
-      binding,
+      place,
+      tag,
+      arrivedAt: now,
+      capped: false,
+      displaced: false,
+      binding: "",
       open: true,
       sent: false,
       margin: 0,
     };
-    for (const w of req.windows) this.logs(st, w).all.insert(at, seq, costOn(w.unit, req.tokens));
-    st.open.set(booking.id, booking);
-    st.queue.push(booking);
-    return { kind: "granted", entryId: booking.id, startAt: start, waitMs };
+
+    // Where it queues: after every waiting booking ahead of it (a higher class, an earlier tag, or
+    // aged past moving), before the first that is not. Those move later, in queue order.
+    const lower = place.maxShare === undefined ? now : this.tenantEarliest(st, req.windows, nb, now);
+    let cut = st.queue.length;
+    let floor = now;
+    let floorBinding = "";
+    for (let j = st.queueHead; j < st.queue.length; j++) {
+      const b = st.queue[j]!;
+      if (!b.open) continue;
+      if (!b.sent && b.start > now && !pinned(b, now)) {
+        if (ahead(nb, b) || (b.capped && Math.max(lower, st.blockedUntil) < b.start)) {
+          cut = j;
+          break;
+        }
+      }
+      if (b.start > floor) {
+        floor = b.start;
+        floorBinding = b.binding;
+      }
+    }
+    const displaced = st.queue.slice(cut).filter((b) => b.open && !b.sent);
+    const before = displaced.map((b) => ({ start: b.start, at: b.at, binding: b.binding, capped: b.capped }));
+    for (let k = displaced.length - 1; k >= 0; k--) this.unbook(st, req.windows, displaced[k]!);
+
+    const slack = margin(req.arrivalMarginMs);
+    const placed = this.reslot(st, req.windows, [...displaced, nb], floor, floorBinding, now, slack);
+    const mine = placed.get(nb)!;
+    const waitMs = mine.start - now;
+    // No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
+    if (waitMs > req.maxWaitMs || mine.start === Number.POSITIVE_INFINITY) {
+      // Book nothing: put everything back where it stood.
+      for (const b of [...displaced, nb].reverse()) this.unbook(st, req.windows, b);
+      displaced.forEach((b, k) => {
+        const was = before[k]!;
+        b.start = was.start;
+        b.binding = was.binding;
+        b.capped = was.capped;
+        this.book(st, req.windows, b, was.at);
+      });
+      return { kind: "wait_too_long", waitMs, dimension: mine.binding };
+    }
+
+    st.seq = seq;
+    st.lastTag.set(tagKey, tag);
+    st.open.set(nb.id, nb);
+    const moved: StoreMovedBooking[] = [];
+    displaced.forEach((b, k) => {
+      if (b.start !== before[k]!.start) {
+        b.displaced = true;
+        moved.push({ entryId: b.id, startAt: b.start });
+      }
+      // A booking no calendar period can hold any more is gone: its caller books again.
+      if (b.start === Number.POSITIVE_INFINITY) this.close(st, b);
+    });
+    if (displaced.length === 0) {
+      st.queue.push(nb); // the common case: last in queue order, nothing moves
+    } else {
+      const kept = st.queue.slice(st.queueHead, cut);
+      const requeued = [...displaced, nb]
+        .filter((b) => b.open)
+        .sort((a, b) => a.start - b.start || a.seq - b.seq);
+      st.queue = kept.concat(requeued);
+      st.queueHead = 0;
+    }
+    const result: StoreReserveResult = { kind: "granted", entryId: nb.id, startAt: mine.start, waitMs };
+    return moved.length > 0 ? { ...result, moved } : result;
+  }
+
+  /**
+   * Gives each booking of `todo` (none of them in the logs) its slot, in turn from `floor`: the
+   * next slot goes to the booking that can start earliest, ties to the one first in queue order.
+   * Only the first waiting booking of each class and tenant competes (FIFO within them), so one
+   * turn costs a few window look-ups. Books each at its start (+ `margin`).
+   */
+  private reslot(
+    st: KeyState,
+    windows: readonly WindowSpec[],
+    todo: Booking[],
+    floor: number,
+    floorBinding: string,
+    now: number,
+    margin: number,
+  ): Map<Booking, Slot> {
+    const out = new Map<Booking, Slot>();
+    const lanes = new Map<string, Booking[]>();
+    for (const b of [...todo].sort((x, y) => compareQueue(x, y, now))) {
+      const lane = pinned(b, now) ? `p\0${b.place.tenant}` : `${b.place.rank}\0${b.place.tenant}`;
+      let list = lanes.get(lane);
+      if (!list) {
+        list = [];
+        lanes.set(lane, list);
+      }
+      list.push(b);
+    }
+    const heads = [...lanes.values()].map((list) => ({ list, next: 0 }));
+    let t = floor;
+    let binding = floorBinding;
+    for (let n = 0; n < todo.length; n++) {
+      let best: { lane: (typeof heads)[number]; slot: Slot } | undefined;
+      for (const lane of heads) {
+        const b = lane.list[lane.next];
+        if (!b) continue;
+        const slot = this.slotFor(st, windows, b, t, binding);
+        const head = best ? best.lane.list[best.lane.next]! : undefined;
+        if (
+          !best ||
+          !head ||
+          slot.start < best.slot.start ||
+          (slot.start === best.slot.start && compareQueue(b, head, now) < 0)
+        ) {
+          best = { lane, slot };
+        }
+      }
+      if (!best) break;
+      const b = best.lane.list[best.lane.next++]!;
+      b.start = best.slot.start;
+      b.binding = best.slot.binding;
+      b.capped = best.slot.capped;
+      out.set(b, best.slot);
+      if (b.start !== Number.POSITIVE_INFINITY) {
+        this.book(st, windows, b, b.start + margin);
+        t = b.start;
+        binding = b.binding;
+      }
+    }
+    return out;
+  }
+
+  /** The earliest start >= `from` at which every window, and the tenant's share, has room for `b`. */
+  private slotFor(
+    st: KeyState,
+    windows: readonly WindowSpec[],
+    b: Booking,
+    from: number,
+    fromBinding: string,
+  ): Slot {
+    let start = from;
+    let binding = fromBinding;
+    let capped = false;
+    if (st.blockedUntil > start) {
+      start = st.blockedUntil;
+      binding = RETRY_HINT_DIMENSION;
+    }
+    const share = b.place.maxShare;
+    // Each window's condition is monotone in time, so the earliest start is the max of the
+    // per-window answers; iterate because a calendar window's answer depends on where we are.
+    for (let round = 0; round <= 2 * windows.length; round++) {
+      let moved = false;
+      for (const w of windows) {
+        const cost = costOn(w.unit, b.tokens);
+        const t = earliestOn(this.logs(st, w).all, w, start, cost, w.limit);
+        if (t > start) {
+          start = t;
+          binding = w.name;
+          capped = false;
+          moved = true;
+        }
+        if (share !== undefined) {
+          const tt = earliestOn(this.tenantLog(st, b.place.tenant, w), w, start, cost, shareLimit(w, share));
+          if (tt > start) {
+            start = tt;
+            binding = shareDimension(w);
+            capped = true;
+            moved = true;
+          }
+        }
+      }
+      if (!moved || start === Number.POSITIVE_INFINITY) break;
+    }
+    return { start, binding, capped };
+  }
+
+  /** The earliest instant >= `from` at which the tenant's share of every window has room for `b`. */
+  private tenantEarliest(st: KeyState, windows: readonly WindowSpec[], b: Booking, from: number): number {
+    const share = b.place.maxShare;
+    if (share === undefined) return from;
+    let start = from;
+    for (const w of windows) {
+      const t = earliestOn(
+        this.tenantLog(st, b.place.tenant, w),
+        w,
+        start,
+        costOn(w.unit, b.tokens),
+        shareLimit(w, share),
+      );
+      if (t > start) start = t;
+    }
+    return start;
+  }
+
+  /** Enters `b` in every log at `at`. */
+  private book(st: KeyState, windows: readonly WindowSpec[], b: Booking, at: number): void {
+    b.at = at;
+    for (const w of windows) {
+      const cost = costOn(w.unit, b.tokens);
+      this.logs(st, w).all.insert(at, b.seq, cost);
+      if (b.place.maxShare !== undefined) this.tenantLog(st, b.place.tenant, w).insert(at, b.seq, cost);
+    }
+  }
+
+  /** Takes `b` out of every log. */
+  private unbook(st: KeyState, windows: readonly WindowSpec[], b: Booking): void {
+    for (const w of windows) {
+      const logs = this.logs(st, w);
+      logs.all.remove(b.seq);
+      logs.sent.remove(b.seq);
+      if (b.place.maxShare !== undefined) this.tenantLog(st, b.place.tenant, w).remove(b.seq);
+    }
   }
 
   async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
@@ -152,6 +380,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const b = st?.open.get(req.entryId);
     if (!st || !b) return { ok: false, retryAt: req.now, lost: true };
     if (b.sent) return { ok: true };
+    // Moved later while its caller slept (a caller in another process learns it here).
+    if (b.displaced && b.start > req.now) return { ok: false, retryAt: b.start, moved: true };
     if (st.blockedUntil > req.now) return { ok: false, retryAt: st.blockedUntil };
     this.prune(st, req.windows, req.now);
     // Only what was really sent counts: bookings not yet confirmed check themselves later.
@@ -164,6 +394,8 @@ export class MemoryRateLimitStore implements RateLimitStore {
     if (retryAt > req.now) return { ok: false, retryAt };
     b.margin = margin(req.arrivalMarginMs);
     this.markSent(st, b, req.windows, req.now + b.margin);
+    const rank = b.place.rank;
+    st.virtualTime[rank] = Math.max(st.virtualTime[rank] ?? 0, b.tag);
     if (req.provisional === true && b.open) st.provisional.set(b.id, b);
     return { ok: true };
   }
@@ -187,7 +419,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
       const logs = this.logs(st, w);
       const cost = costOn(w.unit, actual);
       logs.all.set(b.seq, b.at, cost);
-      logs.sent.set(b.seq, logs.all.timeOf(b.seq) ?? b.at, cost);
+      const at = logs.all.timeOf(b.seq) ?? b.at;
+      logs.sent.set(b.seq, at, cost);
+      if (b.place.maxShare !== undefined) this.tenantLog(st, b.place.tenant, w).set(b.seq, at, cost);
     }
     this.prune(st, req.windows, req.now);
   }
@@ -197,11 +431,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
     const b = st?.open.get(req.entryId);
     if (!st || !b) return;
     this.close(st, b);
-    for (const w of req.windows) {
-      const logs = this.logs(st, w);
-      logs.all.remove(b.seq);
-      logs.sent.remove(b.seq);
-    }
+    this.unbook(st, req.windows, b);
     this.prune(st, req.windows, req.now);
   }
 
@@ -270,10 +500,20 @@ export class MemoryRateLimitStore implements RateLimitStore {
         w.kind === "sliding"
           ? log.sumAfter(req.now - w.intervalMs)
           : periodSum(log, w, periodIndex(w, req.now));
-      const next = this.earliest(st, w, req.now, 1);
+      const next = earliestOn(log, w, req.now, 1, w.limit);
       return next > req.now ? { name: w.name, used, nextFreeAt: next } : { name: w.name, used };
     });
-    return st.blockedUntil > req.now ? { blockedUntil: st.blockedUntil, windows } : { windows };
+    const depth = new Map<string, { rank: number; tenant: string; waiting: number }>();
+    for (let j = st.queueHead; j < st.queue.length; j++) {
+      const b = st.queue[j]!;
+      if (!b.open || b.sent) continue;
+      const k = `${b.place.rank}\0${b.place.tenant}`;
+      const d = depth.get(k) ?? { rank: b.place.rank, tenant: b.place.tenant, waiting: 0 };
+      d.waiting++;
+      depth.set(k, d);
+    }
+    const queue = [...depth.values()];
+    return st.blockedUntil > req.now ? { blockedUntil: st.blockedUntil, windows, queue } : { windows, queue };
   }
 
   /** Moves every entry of `b` to `at` and counts it as sent. */
@@ -283,6 +523,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       const cost = costOn(w.unit, b.tokens);
       logs.all.put(b.seq, at, cost);
       logs.sent.put(b.seq, at, cost);
+      if (b.place.maxShare !== undefined) this.tenantLog(st, b.place.tenant, w).put(b.seq, at, cost);
     }
     b.at = at;
     b.sent = true;
@@ -301,16 +542,6 @@ export class MemoryRateLimitStore implements RateLimitStore {
     }
   }
 
-  /** The earliest instant >= `from` at which `w` has room for `cost`. */
-  private earliest(st: KeyState, w: WindowSpec, from: number, cost: number): number {
-    const log = this.logs(st, w).all;
-    if (w.kind === "sliding") return Math.max(from, log.earliestWithin(w.limit - cost, w.intervalMs));
-    for (let k = periodIndex(w, from); k < w.periodStarts.length; k++) {
-      if (periodSum(log, w, k) + cost <= w.limit) return Math.max(from, w.periodStarts[k]!);
-    }
-    return Number.POSITIVE_INFINITY;
-  }
-
   private state(key: string): KeyState {
     let st = this.keys.get(key);
     if (!st) {
@@ -322,6 +553,9 @@ export class MemoryRateLimitStore implements RateLimitStore {
         provisional: new Map(),
         queue: [],
         queueHead: 0,
+        virtualTime: [],
+        lastTag: new Map(),
+        tenantLogs: new Map(),
       };
       this.keys.set(key, st);
     }
@@ -337,16 +571,24 @@ export class MemoryRateLimitStore implements RateLimitStore {
     return logs;
   }
 
+  private tenantLog(st: KeyState, tenant: string, w: WindowSpec): WindowLog {
+    let byWindow = st.tenantLogs.get(tenant);
+    if (!byWindow) {
+      byWindow = new Map();
+      st.tenantLogs.set(tenant, byWindow);
+    }
+    let log = byWindow.get(w.name);
+    if (!log) {
+      log = new WindowLog();
+      byWindow.set(w.name, log);
+    }
+    return log;
+  }
+
   private close(st: KeyState, b: Booking): void {
     b.open = false;
     st.open.delete(b.id);
     st.provisional.delete(b.id);
-  }
-
-  /** The latest open booking (the FIFO floor), dropping closed ones from the back. */
-  private lastOpen(st: KeyState): Booking | undefined {
-    while (st.queue.length > st.queueHead && !st.queue[st.queue.length - 1]!.open) st.queue.pop();
-    return st.queue.length > st.queueHead ? st.queue[st.queue.length - 1] : undefined;
   }
 
   /** Drops entries that have left every window, and bookings that are closed or stale. */
@@ -362,6 +604,12 @@ export class MemoryRateLimitStore implements RateLimitStore {
         logs.all.dropBefore(from);
         logs.sent.dropBefore(from);
       }
+      for (const byWindow of st.tenantLogs.values()) {
+        const log = byWindow.get(w.name);
+        if (!log) continue;
+        if (w.kind === "sliding") log.dropThrough(now - w.intervalMs);
+        else log.dropBefore(periodStartAt(w, now));
+      }
     }
     const staleBefore = now - this.staleBookingMs;
     while (st.queueHead < st.queue.length) {
@@ -375,6 +623,51 @@ export class MemoryRateLimitStore implements RateLimitStore {
       st.queueHead = 0;
     }
   }
+}
+
+/** Aged past being moved: it keeps its start whatever arrives. */
+function pinned(b: Booking, now: number): boolean {
+  return now - b.arrivedAt >= b.place.agingMs;
+}
+
+/** Queue order among waiting bookings: aged ones first (by start), then class, tag, booking order. */
+function compareQueue(x: Booking, y: Booking, now: number): number {
+  const px = pinned(x, now);
+  const py = pinned(y, now);
+  if (px !== py) return px ? -1 : 1;
+  if (px) return x.start - y.start || x.seq - y.seq;
+  return x.place.rank - y.place.rank || x.tag - y.tag || x.seq - y.seq;
+}
+
+/** Whether the new booking `nb` goes before the waiting booking `b` (which is not aged). */
+function ahead(nb: Booking, b: Booking): boolean {
+  return nb.place.rank < b.place.rank || (nb.place.rank === b.place.rank && nb.tag < b.tag);
+}
+
+/** A call's cost as a fraction of its tightest window: what fair shares are counted in. */
+function normalizedCost(windows: readonly WindowSpec[], tokens: number): number {
+  let c = 0;
+  for (const w of windows) c = Math.max(c, costOn(w.unit, tokens) / w.limit);
+  return c;
+}
+
+/** A tenant's cap on `w`: whole units, rounded down (so the share is never exceeded). */
+function shareLimit(w: WindowSpec, maxShare: number): number {
+  return Math.floor(w.limit * maxShare + 1e-9);
+}
+
+/** The name reported when a tenant's `maxShare` decides a start. */
+function shareDimension(w: WindowSpec): string {
+  return `${w.name} (tenant share)`;
+}
+
+/** The earliest instant >= `from` at which `log` has room for `cost` within `limit` on `w`. */
+function earliestOn(log: WindowLog, w: WindowSpec, from: number, cost: number, limit: number): number {
+  if (w.kind === "sliding") return Math.max(from, log.earliestWithin(limit - cost, w.intervalMs));
+  for (let k = periodIndex(w, from); k < w.periodStarts.length; k++) {
+    if (periodSum(log, w, k) + cost <= limit) return Math.max(from, w.periodStarts[k]!);
+  }
+  return Number.POSITIVE_INFINITY;
 }
 
 /** A transit allowance as given: finite and >= 0, else 0. */
