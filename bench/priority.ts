@@ -119,7 +119,9 @@ async function schedulerActive(store: RateLimitStore): Promise<boolean> {
   const decisions = [first, queued, urgent];
   for (const d of decisions) if (d.kind === "granted") await limiter.cancel(d.ticket);
   if (queued.kind !== "granted" || urgent.kind !== "granted") return false;
-  return urgent.startAt < queued.startAt;
+  // FIFO books the interactive call a minute after the batch one; a scheduler gives it the batch
+  // call's slot (and moves that one later).
+  return urgent.startAt <= queued.startAt;
 }
 
 function memoryRunner(store: MemoryRateLimitStore): Runner {
@@ -227,7 +229,7 @@ async function section(
     add(w === "saturation" ? "4. throughput" : "", `served per window, ${w}`, throughput(results.get(w)!, w));
   }
   const note = active
-    ? "The store schedules by `place` (probe: an interactive call booked ahead of a queued batch call)."
+    ? "The store schedules by `place` (probe: an interactive call takes the slot of a queued batch call)."
     : "**The store in this build queues FIFO whatever the `place` (probe: an interactive call booked behind a queued batch call): the priority column measures FIFO until the scheduler lands.**";
   return [
     `### ${title}`,
