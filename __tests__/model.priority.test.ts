@@ -216,6 +216,8 @@ describe("the place each call takes in the limiter's queue", () => {
     const { llm } = picker({
       clock,
       rateLimiter: limiter,
+      // 10 a minute: free's 20% share is 2 a minute (a share below one call would never fit).
+      primary: fake(A, { requestsPerMinute: 10 }),
       maxWaitSeconds: 120,
       tenants: { acme: { weight: 3 }, free: { weight: 1, maxShare: 0.2 } },
       priorities: { batch: { maxWaitSeconds: 3600, agingSeconds: 60 } },
@@ -267,10 +269,24 @@ describe("the place each call takes in the limiter's queue", () => {
     const { llm } = picker({
       clock,
       rateLimiter: new RateLimiter({ clock, store }),
+      primary: fake(A, { requestsPerMinute: 10 }),
       tenants: { free: { maxShare: 0.5, weight: 2 } },
     });
     await llm.invoke("x", { autopicker: { priority: "batch", tenant: "free" } });
     expect(store.places).toEqual([{ rank: 2, tenant: "free", weight: 2, maxShare: 0.5, agingMs: 900_000 }]);
+  });
+});
+
+describe("tenant shares", () => {
+  it("a tenant whose maxShare of a limit is below one call is never sent to that model: the next model answers", async () => {
+    // One call per 5 s: a 20% share is 0.2 calls, so "free" can never use the primary.
+    const { llm } = picker({ tenants: { free: { maxShare: 0.2 } } });
+    const answer = await llm.invoke("hi", { autopicker: { tenant: "free" } });
+    const trail = getDecisionTrail(answer)!;
+    expect(trail.model).toBe(B);
+    expect(trail.attempts[0]!.outcome).toBe("skipped:never_fits(requests/5000ms (tenant share) 1>0)");
+    // Other tenants still use it.
+    expect(getDecisionTrail(await llm.invoke("hi", { autopicker: { tenant: "acme" } }))!.model).toBe(A);
   });
 });
 
