@@ -54,7 +54,10 @@ describe("AutoPickerLangfuseHandler with the real Langfuse span processor (in-me
     w.sim.enqueueFault(OPENAI, { kind: "rate_limit", retryAfterMs: 1000 }, { times: 10 });
     const agent = createAgent({ model: w.picker({ maxRetries: 1 }), tools: [getWeather] });
     const handler = new AutoPickerLangfuseHandler({ sessionId: "s-1" });
-    await agent.invoke({ messages: [new HumanMessage("Weather in Paris?")] }, { callbacks: [handler] });
+    await agent.invoke(
+      { messages: [new HumanMessage("Weather in Paris?")] },
+      { callbacks: [handler], metadata: { autopicker_tenant: "acme" } },
+    );
     const obs = await exported(t.exporter, t.tracing);
 
     expect(new Set(obs.map((o) => o.traceId)).size).toBe(1);
@@ -75,6 +78,8 @@ describe("AutoPickerLangfuseHandler with the real Langfuse span processor (in-me
     expect(parent!.name).toBe(GEMINI_NAME);
     expect(parent!.metadata).toMatchObject({
       autopicker_model: GEMINI_NAME,
+      priority: "normal",
+      tenant: "acme",
       price_model: GEMINI_NAME,
       fallback_reason: "rate_limit",
       fallback_from: OPENAI_NAME,
@@ -139,7 +144,7 @@ describe("AutoPickerLangfuseHandler with the real Langfuse span processor (in-me
 
   it("every event the picker dispatches becomes a Langfuse event under its generation, with only its payload's keys", async () => {
     const payload: Record<string, Record<string, unknown>> = {
-      rate_limit_wait: { model: "a", wait_ms: 1200, cause: "rate_limit" },
+      rate_limit_wait: { model: "a", wait_ms: 1200, cause: "rate_limit", priority: "batch", tenant: "acme" },
       rate_limit_fallback: { original_model: "a", fallback_model: "b", reason: "quota_exhausted" },
       budget_fallback: { original_model: "a", fallback_model: "b", reason: "budget" },
       error_fallback: { original_model: "a", fallback_model: "b", reason: "auth_error" },

@@ -43,12 +43,12 @@ describe("typed events", () => {
     const log = new EventLog();
     await llm.invoke("hi", { callbacks: [log] });
 
-    expect(waits).toEqual([{ model: OPENAI_NAME, waitMs: 3000, cause: "rate_limit" }]);
+    expect(waits).toEqual([{ model: OPENAI_NAME, waitMs: 3000, cause: "rate_limit", priority: "normal" }]);
     expect(fallbacks).toEqual([{ from: OPENAI_NAME, to: GEMINI_NAME, reason: "rate_limit" }]);
     expect(failed).toEqual([`${OPENAI_NAME}:rate_limit`, `${OPENAI_NAME}:rate_limit`]);
     expect(served).toEqual([`${GEMINI_NAME}:false:3`]);
     expect(log.named("rate_limit_wait")).toEqual([
-      { model: OPENAI_NAME, wait_ms: 3000, cause: "rate_limit" },
+      { model: OPENAI_NAME, wait_ms: 3000, cause: "rate_limit", priority: "normal" },
     ]);
     expect(log.named("rate_limit_fallback")).toEqual([
       { original_model: OPENAI_NAME, fallback_model: GEMINI_NAME, reason: "rate_limit" },

@@ -87,6 +87,7 @@ export {
 export { catalogLimits, type Tier } from "./limits/catalog";
 export { rateLimitHeadersFetch } from "./limits/headerCapture";
 export { MemoryRateLimitStore, type MemoryRateLimitStoreOptions } from "./limits/memoryStore";
+export { PRIORITIES, type Priority, type QueueDepth, type QueuePlace } from "./limits/priority";
 export { RateLimiter, type RateLimiterOptions } from "./limits/rateLimiter";
 export { SendEvidence } from "./limits/sendEvidence";
 export type {
@@ -100,6 +101,9 @@ export type {
   StoreConfirmResult,
   StoreConstrainRequest,
   StoreConstrainResult,
+  StoreMovedBooking,
+  StorePlace,
+  StoreQueueStatus,
   StoreRecordRequest,
   StoreReleaseRequest,
   StoreReserveRequest,
@@ -165,11 +169,14 @@ export type {
   ModelStats,
   PickerModel,
   Preference,
+  PriorityOptions,
   ProviderStatus,
   TaskRoute,
+  TenantOptions,
   TrailAttempt,
   TrailPricing,
   TrailRunBudget,
+  WaitStats,
 } from "./model/types";
 export type { JitterMode } from "./retry/backoff";
 export type { CircuitState } from "./retry/circuitBreaker";

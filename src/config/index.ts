@@ -17,6 +17,11 @@ export {
   modelEntrySchema,
   pickerOptionsShape,
   pricingSchema,
+  prioritiesSchema,
+  priorityOptionsSchema,
+  prioritySchema,
+  tenantSchema,
+  tenantsSchema,
   tierSchema,
 } from "./options";
 export {

@@ -2,6 +2,7 @@ import type { BaseChatModel } from "@langchain/core/language_models/chat_models"
 import { z } from "zod";
 import type { Tier } from "../limits";
 import { isValidTimeZone } from "../limits/calendar";
+import { PRIORITIES } from "../limits/priority";
 import { isChatModel } from "../model/innerModel";
 import type { AutoPickerChatModelInput } from "../model/types";
 import {
@@ -94,6 +95,44 @@ const taskRoute = z.union(
   { error: 'must be "quality", "balanced", "cost" or { models: [...] }' },
 );
 
+/** `TenantOptions`: `{ weight?, maxShare? }`. */
+export const tenantSchema = strictOptions({
+  weight: finiteNumber({ gt: 0 }).optional(),
+  maxShare: z
+    .number({ error: "must be in (0, 1]" })
+    .gt(0, { error: "must be in (0, 1]" })
+    .max(1, { error: "must be in (0, 1]" })
+    .optional(),
+});
+
+const agingMust = "must be a number of seconds > 0 (Infinity: never)";
+
+/** `PriorityOptions`: `{ maxWaitSeconds?, agingSeconds? }` (aging may be Infinity). */
+export const priorityOptionsSchema = strictOptions({
+  maxWaitSeconds: finiteNumber({ min: 0 }, "seconds").optional(),
+  agingSeconds: z.custom<number>((v) => typeof v === "number" && v > 0, { error: agingMust }).optional(),
+});
+
+/** The `priorities` option: one entry per class, unknown classes rejected with a "did you mean". */
+export const prioritiesSchema = strictOptions(
+  Object.fromEntries(PRIORITIES.map((p) => [p, priorityOptionsSchema.optional()])) as Record<
+    (typeof PRIORITIES)[number],
+    z.ZodOptional<typeof priorityOptionsSchema>
+  >,
+  { must: `must be an object of classes (${PRIORITIES.join(", ")})` },
+);
+
+/** The `tenants` option: tenant names (non-empty) to their options. */
+export const tenantsSchema = z
+  .record(z.string(), tenantSchema, { error: "must be an object of tenants: { acme: { weight: 3 } }" })
+  .superRefine((tenants, ctx) => {
+    if (Object.hasOwn(tenants, ""))
+      ctx.addIssue({ code: "custom", message: 'must name each tenant with a non-empty string (not "")' });
+  });
+
+/** The class and tenant of one call (`autopicker.priority`, `metadata.autopicker_tenant`, ...). */
+export const prioritySchema = oneOf(PRIORITIES);
+
 /** LangChain's own model options (BaseChatModelParams), accepted and passed to the base class. */
 const langchainOptions = {
   callbacks: passThrough().optional(),
@@ -137,6 +176,8 @@ export const pickerOptionsShape = {
     "a ModelHealthStore",
   ).optional(),
   keepInnerRetries: flag().optional(),
+  tenants: tenantsSchema.optional(),
+  priorities: prioritiesSchema.optional(),
 };
 
 /** `AutoPickerChatModelInput`. */

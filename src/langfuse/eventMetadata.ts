@@ -34,7 +34,13 @@ const FALLBACK_KEYS = keysOf<FallbackPayload>({ original_model: true, fallback_m
  * prompt text or keys into Langfuse.
  */
 const EVENT_KEYS: { readonly [N in AutoPickerEventName]: readonly string[] } = {
-  [RATE_LIMIT_WAIT]: keysOf<RateLimitWaitPayload>({ model: true, wait_ms: true, cause: true }),
+  [RATE_LIMIT_WAIT]: keysOf<RateLimitWaitPayload>({
+    model: true,
+    wait_ms: true,
+    cause: true,
+    priority: true,
+    tenant: true,
+  }),
   [RATE_LIMIT_FALLBACK]: FALLBACK_KEYS,
   [BUDGET_FALLBACK]: FALLBACK_KEYS,
   [ERROR_FALLBACK]: FALLBACK_KEYS,

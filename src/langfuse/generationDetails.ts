@@ -124,6 +124,8 @@ function readTrail(value: unknown): DecisionTrail | undefined {
 function trailMetadata(trail: DecisionTrail): Record<string, unknown> {
   return {
     autopicker_model: trail.model,
+    ...(trail.priority !== undefined ? { priority: trail.priority } : {}),
+    ...(trail.tenant !== undefined ? { tenant: trail.tenant } : {}),
     attempts: trail.attempts.map((a) => ({
       model: a.model,
       outcome: a.outcome,

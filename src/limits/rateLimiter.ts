@@ -223,6 +223,12 @@ export class RateLimiter {
     return { kind: "granted", waitMs: r.waitMs, startAt: r.startAt, ticket };
   }
 
+  /** The ticket is sent or given back: reservations no longer tell it of moves. */
+  private forget(ticket: ReservationTicket): void {
+    const entryId = this.entryId(ticket);
+    if (entryId !== undefined) this.waiting.delete(waitingKey(ticket.model, entryId));
+  }
+
   /** Bookings of ours the reservation moved later: their sleepers sleep on to the new start. */
   private moveSleepers(model: string, r: StoreReserveResult & { kind: "granted" }, margin: number): void {
     for (const m of r.moved ?? []) {
@@ -285,6 +291,7 @@ export class RateLimiter {
       const late = await this.confirmAtSend(model, ticket, began, options);
       if (late === "lost") continue; // the store forgot the booking: queue again
       if (late) return late;
+      this.forget(ticket); // on its way: nothing moves it any more
       return { ...d, startAt: ticket.startAt, waitMs: this.clock.now() - began };
     }
   }
@@ -337,6 +344,7 @@ export class RateLimiter {
   ): Promise<T> {
     evidence.clock = this.clock;
     const own = ticket instanceof Ticket && this.entryId(ticket) !== undefined ? ticket : undefined;
+    if (own) this.forget(own);
     evidence.ticket = own;
     evidence.observer = own ? this.observer : undefined;
     try {
@@ -381,7 +389,7 @@ export class RateLimiter {
       if (r.ok) {
         ticket.at = target.now + arrivalMarginMs;
         ticket.provisional = provisional;
-        this.waiting.delete(waitingKey(model, entryId));
+        this.forget(ticket);
         return undefined;
       }
       if (r.lost) return "lost";
@@ -410,7 +418,7 @@ export class RateLimiter {
     const actual = actualTokens === undefined ? undefined : checkTokens(actualTokens);
     const entryId = this.entryId(ticket);
     if (!entryId) return;
-    this.waiting.delete(waitingKey(ticket.model, entryId));
+    this.forget(ticket);
     await this.store.commit({
       ...this.target(ticket.model),
       entryId,
@@ -422,7 +430,7 @@ export class RateLimiter {
   async cancel(ticket: ReservationTicket): Promise<void> {
     const entryId = this.entryId(ticket);
     if (!entryId) return;
-    this.waiting.delete(waitingKey(ticket.model, entryId));
+    this.forget(ticket);
     await this.store.cancel({ ...this.target(ticket.model), entryId });
   }
 

@@ -21,7 +21,7 @@ import { type ChatGeneration, ChatGenerationChunk, type ChatResult } from "@lang
 import { ensureConfig, type Runnable } from "@langchain/core/runnables";
 import type { InteropZodType } from "@langchain/core/utils/types";
 import { type Clock, systemClock } from "../clock";
-import { validatePickerInput } from "../config/picker";
+import { validateCallPlace, validatePickerInput } from "../config/picker";
 import { countTextTokens, TokenEstimator } from "../context";
 import type { RunBudget } from "../cost/runBudget";
 import {
@@ -32,6 +32,7 @@ import {
   StreamInterruptedError,
 } from "../errors";
 import { RateLimiter } from "../limits";
+import type { QueuePlace } from "../limits/priority";
 import {
   type ContentFilterStrategy,
   checkResult,
@@ -53,13 +54,14 @@ import type {
 import { guardGeminiStreams } from "./geminiGuard";
 import { ModelHealth } from "./health";
 import { settingsFromMetadata } from "./ordering";
+import { Placement } from "./placement";
 import { type InnerCall, type RouteOutcome, Router } from "./router";
 import { RunBudgets } from "./runBudgets";
 import type { Settled } from "./settlement";
 import { SharedHealthSync } from "./sharedHealth";
 import { StatsRecorder } from "./stats";
 import { structuredOutput } from "./structuredOutput";
-import { degradedTrail, toTrailRunBudget } from "./trail";
+import { degradedTrail, toTrailRunBudget, trailPlace } from "./trail";
 import type {
   AutoPickerCallSettings,
   AutoPickerChatModelInput,
@@ -74,8 +76,10 @@ import type {
 export interface AutoPickerCallOptions extends BaseChatModelCallOptions {
   /**
    * Per-call routing (`{ preference: "cost" }`, `{ model: "openai/gpt-4o" }`, `{ task: "classify" }`)
-   * and the run's budget (`{ runBudget: { maxUsd: 0.5 } }`). Run metadata keys `autopicker_preference`,
-   * `autopicker_model`, `autopicker_task`, `autopicker_run_budget` do the same from inside agents.
+   * the run's budget (`{ runBudget: { maxUsd: 0.5 } }`), and where the call queues on a saturated
+   * model (`{ priority: "interactive", tenant: "acme" }`). Run metadata keys `autopicker_preference`,
+   * `autopicker_model`, `autopicker_task`, `autopicker_run_budget`, `autopicker_priority`,
+   * `autopicker_tenant` do the same from inside agents; the call option wins.
    */
   autopicker?: AutoPickerCallSettings;
   tools?: BindToolsInput[];
@@ -119,6 +123,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   private readonly onAllFailed: AutoPickerChatModelInput["onAllFailed"];
   private readonly onContentFilter: ContentFilterStrategy;
   private readonly runBudgets = new RunBudgets();
+  private readonly placement: Placement;
   /** Set when a Gemini model is among the entries (see `guardGeminiStreams`). */
   private readonly geminiGuard: Promise<void> | undefined;
 
@@ -153,9 +158,11 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     this.geminiGuard = this.entries.some((e) => /google|gemini/i.test(e.model._llmType()))
       ? guardGeminiStreams()
       : undefined;
+    this.placement = new Placement(fields.tenants ?? {}, fields.priorities ?? {}, maxWaitSeconds);
     this.recorder = new StatsRecorder(
       this.entries.map((e) => e.name),
       events,
+      this.placement.tenantNames,
     );
     const alerts = fields.alerts;
     if (alerts) {
@@ -256,7 +263,10 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     return this.events.on("failed", listener);
   }
 
-  /** Each model's health now: rate-limit blocks, circuit state, known quota outages. */
+  /**
+   * Each model's health now: rate-limit blocks, circuit state, known quota outages, and the calls
+   * queued for it by class and tenant.
+   */
   async getProviderStatus(): Promise<ProviderStatus[]> {
     const now = this.clock.now();
     return Promise.all(
@@ -274,6 +284,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
           circuit,
           ...(unavailable ? { quotaExhaustedUntil: unavailable.until, quotaReason: unavailable.reason } : {}),
           contextWindow: e.contextWindow,
+          queue: limiter.queue,
         };
       }),
     );
@@ -442,14 +453,21 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
    * the call options, and creates no run manager to read metadata from when no callback is set.
    */
   override invoke(input: BaseLanguageModelInput, options?: AutoPickerCallOptions): Promise<AIMessageChunk> {
-    return super.invoke(input, withRouting(options));
+    let routed: AutoPickerCallOptions | undefined;
+    try {
+      routed = withRouting(options);
+    } catch (error) {
+      return Promise.reject(error); // bad run metadata: a rejected call, never a synchronous throw
+    }
+    return super.invoke(input, routed);
   }
 
-  override _streamIterator(
+  override async *_streamIterator(
     input: BaseLanguageModelInput,
     options?: AutoPickerCallOptions,
   ): AsyncGenerator<AIMessageChunk> {
-    return super._streamIterator(input, withRouting(options));
+    // A generator, so bad run metadata fails the stream, never the call that creates it.
+    yield* super._streamIterator(input, withRouting(options));
   }
 
   private innerOptions(options: this["ParsedCallOptions"], signal: AbortSignal | undefined) {
@@ -472,21 +490,21 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     call: InnerCall<T>,
   ): Promise<RouteOutcome<T> | { kind: "finished"; result: ChatResult }> {
     if (this.geminiGuard) await this.geminiGuard;
-    this.events.emit("request", { primary: this.entries[0]!.name });
     const settings = options.autopicker ?? {};
+    if (settings.priority !== undefined || settings.tenant !== undefined)
+      validateCallPlace("autopicker", settings);
+    const place = this.placement.resolve(settings);
+    this.events.emit("request", { primary: this.entries[0]!.name });
     const runBudget = this.runBudgets.resolve(settings.runBudget);
     try {
-      return await this.router.route(
-        messages,
-        options as Record<string, unknown>,
-        runManager,
-        call,
-        settings,
+      return await this.router.route(messages, options as Record<string, unknown>, runManager, call, {
+        choice: settings,
         runBudget,
-      );
+        place,
+      });
     } catch (error) {
       if (error instanceof RunBudgetExceededError && runBudget?.onExhausted === "finish") {
-        return { kind: "finished", result: runBudgetFinish(error, runBudget) };
+        return { kind: "finished", result: runBudgetFinish(error, runBudget, place.place) };
       }
       throw error;
     }
@@ -505,7 +523,10 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       lastError: failed.lastError,
     });
     const message = typeof answer === "string" ? new AIMessage(answer) : answer;
-    message.response_metadata = { ...message.response_metadata, autopicker: degradedTrail(failed.attempts) };
+    message.response_metadata = {
+      ...message.response_metadata,
+      autopicker: degradedTrail(failed.attempts, failed.place),
+    };
     return { generations: [{ text: message.text, message }] };
   }
 }
@@ -520,7 +541,7 @@ function withSettlement(trail: DecisionTrail, settled: Settled): DecisionTrail {
 }
 
 /** The final answer of a run whose budget is spent ("finish"): no tool calls, so agents end here. */
-function runBudgetFinish(error: RunBudgetExceededError, budget: RunBudget): ChatResult {
+function runBudgetFinish(error: RunBudgetExceededError, budget: RunBudget, place: QueuePlace): ChatResult {
   const s = budget.summary();
   const figures = [
     budget.maxUsd !== undefined ? `$${s.spentUsd.toFixed(4)} of $${budget.maxUsd.toFixed(4)}` : undefined,
@@ -534,6 +555,7 @@ function runBudgetFinish(error: RunBudgetExceededError, budget: RunBudget): Chat
     response_metadata: {
       autopicker: {
         model: "none",
+        ...trailPlace(place),
         attempts: [],
         waited_ms: 0,
         run_budget: toTrailRunBudget(s),

@@ -66,6 +66,8 @@ export class EventHub {
       model: event.model,
       wait_ms: Math.round(event.waitMs),
       cause: event.cause,
+      priority: event.priority,
+      ...(event.tenant !== undefined ? { tenant: event.tenant } : {}),
     };
     await this.dispatch(runManager, RATE_LIMIT_WAIT, payload);
   }

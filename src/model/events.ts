@@ -1,4 +1,5 @@
 import type { AttemptRecord, RunBudgetExceededError } from "../errors";
+import type { Priority } from "../limits/priority";
 import type { CircuitState } from "../retry/circuitBreaker";
 import type { ErrorKind } from "../retry/classify";
 import type { FallbackReason } from "../retry/policy";
@@ -11,7 +12,7 @@ import type { FallbackReason } from "../retry/policy";
 
 // ---- LangChain custom events: names and snake_case payloads -------------------------------
 
-/** Before each sleep: `{ model, wait_ms, cause }`. */
+/** Before each sleep: `{ model, wait_ms, cause, priority, tenant? }`. */
 export const RATE_LIMIT_WAIT = "rate_limit_wait";
 /** A fallback because of a rate limit or a spent quota (the design documents' event). */
 export const RATE_LIMIT_FALLBACK = "rate_limit_fallback";
@@ -63,6 +64,10 @@ export interface RateLimitWaitPayload {
   model: string;
   wait_ms: number;
   cause: WaitCause;
+  /** The waiting call's class. */
+  priority: Priority;
+  /** The waiting call's tenant, when it named one. */
+  tenant?: string;
 }
 
 /** Payload of `rate_limit_fallback`, `budget_fallback` and `error_fallback`. */
@@ -101,6 +106,10 @@ export interface WaitEvent {
   model: string;
   waitMs: number;
   cause: WaitCause;
+  /** The waiting call's class. */
+  priority: Priority;
+  /** The waiting call's tenant, when it named one. */
+  tenant?: string;
 }
 
 /** A call leaves `from` for `to`. */

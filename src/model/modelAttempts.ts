@@ -6,6 +6,7 @@ import { isShortfall, type RunBudget, type RunBudgetTicket } from "../cost/runBu
 import type { AttemptRecord } from "../errors";
 import type { RateLimiter, ReservationTicket } from "../limits";
 import { SendEvidence } from "../limits";
+import { NO_TENANT } from "../limits/priority";
 import type { CircuitPermit } from "../retry/circuitBreaker";
 import { type ClassifiedError, classifyError } from "../retry/classify";
 import {
@@ -19,6 +20,8 @@ import type { BudgetGate } from "./budgetGate";
 import type { Candidate } from "./candidate";
 import type { ResolvedEntry } from "./entries";
 import type { EventHub } from "./eventHub";
+import type { WaitCause, WaitEvent } from "./events";
+import type { CallPlace } from "./placement";
 import { type Settled, Settlement } from "./settlement";
 import type { SharedHealthSync } from "./sharedHealth";
 import type { AutoPickerLogger } from "./types";
@@ -45,6 +48,8 @@ export interface CallScope {
   attempts: AttemptRecord[];
   /** The envelope of the run this call belongs to, if it has one. */
   runBudget: RunBudget | undefined;
+  /** Where the call queues on a saturated model (class, tenant) and its class's wait cap. */
+  place: CallPlace;
 }
 
 /** A granted slot: the breaker's permit and the limiter's booking. */
@@ -182,7 +187,7 @@ export class ModelAttempts {
     backoffMs: number,
   ): Promise<Slot | { kind: "fallback"; reason: FallbackReason }> {
     const { entry } = c;
-    const { limiter, settings, events } = this.d;
+    const { limiter, events } = this.d;
     const permit = entry.health.breaker.acquire();
     if (!permit.allowed) {
       scope.attempts.push({ model: entry.name, outcome: "skipped:circuit_open", waitedMs: backoffMs });
@@ -199,10 +204,11 @@ export class ModelAttempts {
             : 0,
         },
         {
-          maxWaitMs: settings.policy.maxWaitMs,
+          maxWaitMs: scope.place.maxWaitMs,
+          place: scope.place.place,
           signal: scope.signal,
           onWait: (waitMs) =>
-            events.wait({ model: entry.name, waitMs, cause: "rate_limit" }, scope.runManager),
+            events.wait(waitEvent(entry.name, waitMs, "rate_limit", scope), scope.runManager),
         },
       );
     } catch (abort) {
@@ -284,7 +290,9 @@ export class ModelAttempts {
       await limiter.learn(entry.name, classified.hint.state).catch(() => undefined);
     }
 
-    const next = decideAfterError(classified, counters, settings.policy, now);
+    // The class's wait cap holds for provider hints too, not only for the limiter's slot.
+    const policy = { ...settings.policy, maxWaitMs: scope.place.maxWaitMs };
+    const next = decideAfterError(classified, counters, policy, now);
     switch (next.action) {
       case "surface":
         throw error;
@@ -298,7 +306,7 @@ export class ModelAttempts {
           return { kind: "retry", backoffMs: 0 };
         }
         if (next.delayMs > 0) {
-          await events.wait({ model: entry.name, waitMs: next.delayMs, cause: "backoff" }, scope.runManager);
+          await events.wait(waitEvent(entry.name, next.delayMs, "backoff", scope), scope.runManager);
           await clock.sleep(next.delayMs, scope.signal);
         }
         return { kind: "retry", backoffMs: next.delayMs };
@@ -341,4 +349,10 @@ export class ModelAttempts {
       );
     }
   }
+}
+
+/** A wait of this call, with its class and tenant. */
+function waitEvent(model: string, waitMs: number, cause: WaitCause, scope: CallScope): WaitEvent {
+  const { priority, tenant } = scope.place.place;
+  return { model, waitMs, cause, priority, ...(tenant !== NO_TENANT ? { tenant } : {}) };
 }

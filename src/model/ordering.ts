@@ -1,4 +1,6 @@
+import { validateCallPlace } from "../config/picker";
 import { AutoPickerConfigError } from "../errors";
+import type { Priority } from "../limits/priority";
 import type { ResolvedEntry } from "./entries";
 import type { AutoPickerCallSettings, CallPreference, TaskRoute } from "./types";
 
@@ -56,7 +58,9 @@ export function byCost(a: Orderable, b: Orderable): number {
 
 /**
  * Reads call settings from run metadata (`autopicker_preference`, `autopicker_model`,
- * `autopicker_task`, `autopicker_run_budget`).
+ * `autopicker_task`, `autopicker_run_budget`, `autopicker_priority`, `autopicker_tenant`).
+ * @throws AutoPickerConfigError naming `metadata.autopicker_priority` (an unknown class) or
+ *   `metadata.autopicker_tenant` (not a non-empty string).
  */
 export function settingsFromMetadata(metadata: Record<string, unknown> | undefined): AutoPickerCallSettings {
   if (!metadata) return {};
@@ -68,5 +72,12 @@ export function settingsFromMetadata(metadata: Record<string, unknown> | undefin
   if (p === "quality" || p === "balanced" || p === "cost") out.preference = p;
   if (typeof metadata.autopicker_model === "string") out.model = metadata.autopicker_model;
   if (typeof metadata.autopicker_task === "string") out.task = metadata.autopicker_task;
+  const priority = metadata.autopicker_priority;
+  const tenant = metadata.autopicker_tenant;
+  if (priority !== undefined || tenant !== undefined) {
+    validateCallPlace("metadata", { priority, tenant });
+    if (priority !== undefined) out.priority = priority as Priority;
+    if (tenant !== undefined) out.tenant = tenant as string;
+  }
   return out;
 }

@@ -5,6 +5,7 @@ import type { TokenEstimator } from "../context";
 import type { RunBudget } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { RateLimiter } from "../limits";
+import type { QueuePlace } from "../limits/priority";
 import type { FallbackReason, RetryPolicy } from "../retry/policy";
 import type { BudgetGate } from "./budgetGate";
 import type { Candidate } from "./candidate";
@@ -12,6 +13,7 @@ import type { ResolvedEntry } from "./entries";
 import type { EventHub } from "./eventHub";
 import { type CallScope, type InnerCall, ModelAttempts, type ModelOutcome } from "./modelAttempts";
 import { byCost } from "./ordering";
+import type { CallPlace } from "./placement";
 import { Planner } from "./plan";
 import type { Settled } from "./settlement";
 import type { SharedHealthSync } from "./sharedHealth";
@@ -33,7 +35,14 @@ export interface Served<T> {
 export type RouteOutcome<T> =
   | { kind: "served"; served: Served<T> }
   /** Every model failed or was skipped. */
-  | { kind: "failed"; attempts: AttemptRecord[]; lastError: unknown };
+  | { kind: "failed"; attempts: AttemptRecord[]; lastError: unknown; place: QueuePlace };
+
+/** Who the call is and what it carries: its routing choice, its run's envelope, its queue place. */
+export interface RouteContext {
+  choice: CallPreference;
+  runBudget?: RunBudget;
+  place: CallPlace;
+}
 
 /** The model being left, and why. */
 interface Leaving {
@@ -80,11 +89,11 @@ export class Router {
     options: Record<string, unknown> & { signal?: AbortSignal },
     runManager: CallbackManagerForLLMRun | undefined,
     call: InnerCall<T>,
-    choice: CallPreference = {},
-    runBudget?: RunBudget,
+    context: RouteContext,
   ): Promise<RouteOutcome<T>> {
+    const { choice, runBudget, place } = context;
     const candidates = this.planner.plan(messages, options, choice);
-    const scope: CallScope = { signal: options.signal, runManager, attempts: [], runBudget };
+    const scope: CallScope = { signal: options.signal, runManager, attempts: [], runBudget, place };
     let leaving: Leaving | undefined;
     let lastError: unknown;
     let minWindow = 0;
@@ -111,7 +120,7 @@ export class Router {
       leaving = { from: candidate, reason: outcome.reason };
     }
     this.d.events.emit("failed", { attempts: scope.attempts });
-    return { kind: "failed", attempts: scope.attempts, lastError };
+    return { kind: "failed", attempts: scope.attempts, lastError, place: place.place };
   }
 
   /** Why the model must be passed over without a request, if it must. */
@@ -157,6 +166,7 @@ export class Router {
     const waitedMs = scope.attempts.reduce((sum, a) => sum + a.waitedMs, 0);
     const trail = toTrail({
       entry,
+      place: scope.place.place,
       attempts: scope.attempts,
       waitedMs,
       estimatedInputTokens: c.estimated ? c.estimatedTokens : undefined,

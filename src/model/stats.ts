@@ -1,6 +1,7 @@
+import { PRIORITIES } from "../limits/priority";
 import type { EventHub } from "./eventHub";
 import { fallbackEventName, RATE_LIMIT_FALLBACK } from "./events";
-import type { AutoPickerStats, ModelStats } from "./types";
+import type { AutoPickerStats, ModelStats, WaitStats } from "./types";
 
 const emptyModel = (): ModelStats => ({
   served: 0,
@@ -9,6 +10,13 @@ const emptyModel = (): ModelStats => ({
   rateLimitWaits: 0,
   totalWaitSeconds: 0,
 });
+
+const emptyWaits = (): WaitStats => ({ rateLimitWaits: 0, totalWaitSeconds: 0 });
+
+/** Distinct tenants `waitsByTenant` lists; the waits of further tenants count under {@link OTHER_TENANTS}. */
+export const MAX_TENANTS_IN_STATS = 10_000;
+/** Where `waitsByTenant` counts tenants beyond {@link MAX_TENANTS_IN_STATS}. */
+export const OTHER_TENANTS = "(other)";
 
 /** The counters behind `llm.stats`, fed by the picker's event stream; reads return a copy. */
 export class StatsRecorder {
@@ -24,10 +32,18 @@ export class StatsRecorder {
     rateLimitFallbacks: 0,
     contextFallbacks: 0,
     byModel: {},
+    waitsByPriority: Object.fromEntries(
+      PRIORITIES.map((p) => [p, emptyWaits()]),
+    ) as AutoPickerStats["waitsByPriority"],
+    // No prototype: tenant names come from callers ("__proto__" is a name like any other).
+    waitsByTenant: Object.create(null) as Record<string, WaitStats>,
   };
+  private tenantCount = 0;
 
-  constructor(names: readonly string[], hub: EventHub) {
+  /** `tenants`: the tenants of the `tenants` option, listed from the start. */
+  constructor(names: readonly string[], hub: EventHub, tenants: readonly string[] = []) {
     for (const n of names) this.s.byModel[n] = emptyModel();
+    for (const t of tenants) this.tenant(t);
     hub.on("request", () => void this.s.totalRequests++);
     hub.on("served", (e) => {
       const m = this.model(e.model);
@@ -48,6 +64,14 @@ export class StatsRecorder {
       m.totalWaitSeconds += e.waitMs / 1000;
       this.s.rateLimitWaits++;
       this.s.totalWaitSeconds += e.waitMs / 1000;
+      const byClass = this.s.waitsByPriority[e.priority];
+      byClass.rateLimitWaits++;
+      byClass.totalWaitSeconds += e.waitMs / 1000;
+      if (e.tenant !== undefined) {
+        const byTenant = this.tenant(e.tenant);
+        byTenant.rateLimitWaits++;
+        byTenant.totalWaitSeconds += e.waitMs / 1000;
+      }
     });
     hub.on("fallback", (e) => {
       this.s.fallbacks++;
@@ -59,6 +83,16 @@ export class StatsRecorder {
 
   snapshot(): AutoPickerStats {
     return structuredClone(this.s);
+  }
+
+  private tenant(name: string): WaitStats {
+    const by = this.s.waitsByTenant;
+    const known = by[name];
+    if (known) return known;
+    const key = this.tenantCount < MAX_TENANTS_IN_STATS ? name : OTHER_TENANTS;
+    if (key === name) this.tenantCount++;
+    by[key] ??= emptyWaits();
+    return by[key];
   }
 
   private model(name: string): ModelStats {

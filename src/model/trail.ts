@@ -1,6 +1,7 @@
 import type { BaseMessage } from "@langchain/core/messages";
 import type { RunBudgetSummary } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
+import { NO_TENANT, type QueuePlace } from "../limits/priority";
 import type { FallbackReason } from "../retry/policy";
 import type { ResolvedEntry } from "./entries";
 import type { DecisionTrail, EntryPricing, TrailAttempt, TrailPricing, TrailRunBudget } from "./types";
@@ -23,9 +24,17 @@ export function getDecisionTrail(message: BaseMessage | undefined): DecisionTrai
     : undefined;
 }
 
+/** The call's class and tenant as the trail carries them (no `tenant` for a call that names none). */
+export function trailPlace(
+  place: Pick<QueuePlace, "priority" | "tenant">,
+): Pick<DecisionTrail, "priority" | "tenant"> {
+  return { priority: place.priority, ...(place.tenant !== NO_TENANT ? { tenant: place.tenant } : {}) };
+}
+
 /** The trail of a served call, in the snake_case it travels in. */
 export function toTrail(served: {
   entry: ResolvedEntry;
+  place: Pick<QueuePlace, "priority" | "tenant">;
   attempts: readonly AttemptRecord[];
   waitedMs: number;
   estimatedInputTokens: number | undefined;
@@ -34,6 +43,7 @@ export function toTrail(served: {
   const { entry } = served;
   return {
     model: entry.name,
+    ...trailPlace(served.place),
     attempts: served.attempts.map(toTrailAttempt),
     waited_ms: served.waitedMs,
     ...(served.estimatedInputTokens !== undefined
@@ -48,8 +58,17 @@ export function toTrail(served: {
 }
 
 /** The trail of a call no model answered, whose answer came from `onAllFailed`. */
-export function degradedTrail(attempts: readonly AttemptRecord[]): DecisionTrail {
-  return { model: "none", attempts: attempts.map(toTrailAttempt), waited_ms: 0, degraded: true };
+export function degradedTrail(
+  attempts: readonly AttemptRecord[],
+  place: Pick<QueuePlace, "priority" | "tenant">,
+): DecisionTrail {
+  return {
+    model: "none",
+    ...trailPlace(place),
+    attempts: attempts.map(toTrailAttempt),
+    waited_ms: 0,
+    degraded: true,
+  };
 }
 
 export function toTrailAttempt(a: AttemptRecord): TrailAttempt {

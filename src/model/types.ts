@@ -5,6 +5,7 @@ import type { AlertMonitor, BudgetManager } from "../cost";
 import type { RunBudget, RunBudgetOptions } from "../cost/runBudget";
 import type { AttemptRecord } from "../errors";
 import type { ModelLimits, RateLimiter, Tier } from "../limits";
+import type { Priority, QueueDepth } from "../limits/priority";
 import type { JitterMode } from "../retry/backoff";
 import type { CircuitState } from "../retry/circuitBreaker";
 import type { ErrorKind } from "../retry/classify";
@@ -33,6 +34,44 @@ export interface AutoPickerCallSettings extends CallPreference {
    * envelope per options object (pass a fresh object per run). Metadata key: `autopicker_run_budget`.
    */
   runBudget?: RunBudget | RunBudgetOptions;
+  /**
+   * The call's class when its model is saturated: `"interactive"` goes first, `"batch"` last.
+   * Default `"normal"`. Metadata key: `autopicker_priority`.
+   */
+  priority?: Priority;
+  /**
+   * Who the call is for: tenants share each class by their `weight` (the `tenants` option; an
+   * unknown tenant has weight 1), and calls of one tenant keep their order. A non-empty string.
+   * Absent: the call belongs to no tenant. Metadata key: `autopicker_tenant`.
+   */
+  tenant?: string;
+}
+
+/** One tenant in the `tenants` option. */
+export interface TenantOptions {
+  /** The tenant's share of each class relative to the other tenants waiting: finite, > 0. Default 1. */
+  weight?: number;
+  /**
+   * At most this fraction, in (0, 1], of any window of a model's limits goes to the tenant, even
+   * when nobody else is waiting. Absent: no cap.
+   */
+  maxShare?: number;
+}
+
+/** One class in the `priorities` option. */
+export interface PriorityOptions {
+  /**
+   * A call of this class whose wait would exceed this (for a slot, or a provider's retry hint)
+   * falls back, or fails, exactly as with the picker's `maxWaitSeconds`; so does a call moved later
+   * by higher classes while it waits. `>= 0`. Default: the picker's `maxWaitSeconds` (300).
+   */
+  maxWaitSeconds?: number;
+  /**
+   * Aging: once a call of this class has waited this long it is no longer moved later by higher
+   * classes, which bounds its starvation. `> 0`; `Infinity`: it always yields. Defaults:
+   * `interactive` Infinity (nothing is above it), `normal` 300, `batch` 900.
+   */
+  agingSeconds?: number;
 }
 
 /** What a task maps to: a preference, or the models to try first, in order. */
@@ -136,6 +175,13 @@ export interface AutoPickerChatModelInput extends Omit<BaseChatModelParams, "max
   healthStore?: ModelHealthStore;
   /** Leave the inner models' own retry settings alone. Default false: inner retries are set to 0 so they never stack with ours. */
   keepInnerRetries?: boolean;
+  /**
+   * Tenants by name, for calls that name one (`autopicker: { tenant: "acme" }`):
+   * `{ acme: { weight: 3 }, free: { weight: 1, maxShare: 0.2 } }`. Tenants not listed get weight 1.
+   */
+  tenants?: Record<string, TenantOptions>;
+  /** Per-class wait caps and aging: `{ batch: { maxWaitSeconds: 3600, agingSeconds: 1800 } }`. */
+  priorities?: Partial<Record<Priority, PriorityOptions>>;
 }
 
 /**
@@ -165,6 +211,19 @@ export interface AutoPickerStats {
   contextFallbacks: number;
   /** Per model entry name. */
   byModel: Record<string, ModelStats>;
+  /** `rateLimitWaits` and `totalWaitSeconds` by the waiting call's class (every class listed). */
+  waitsByPriority: Record<Priority, WaitStats>;
+  /**
+   * `rateLimitWaits` and `totalWaitSeconds` by the waiting call's tenant: every tenant of the
+   * `tenants` option, and any other tenant once it waited. Calls that name no tenant are not listed.
+   */
+  waitsByTenant: Record<string, WaitStats>;
+}
+
+/** Waits of one class or tenant in {@link AutoPickerStats}. */
+export interface WaitStats {
+  rateLimitWaits: number;
+  totalWaitSeconds: number;
 }
 
 /** One model's counters in {@link AutoPickerStats}. */
@@ -205,6 +264,11 @@ export interface ProviderStatus {
   quotaExhaustedUntil?: number;
   quotaReason?: FallbackReason;
   contextWindow?: number;
+  /**
+   * Calls granted a slot on this model and not sent yet, by class and tenant (highest class
+   * first; `tenant: ""` for calls that name none). Empty when nobody waits.
+   */
+  queue: QueueDepth[];
 }
 
 /** One attempt in a {@link DecisionTrail} (snake_case: it travels inside the message). */
@@ -232,6 +296,13 @@ export interface TrailPricing {
 export interface DecisionTrail {
   /** Entry name of the model that served ("none" when `onAllFailed` answered). */
   model: string;
+  /**
+   * The call's class (`"normal"` unless the call or its run metadata named another). Always set by
+   * the picker; absent only in trails written before classes existed.
+   */
+  priority?: Priority;
+  /** The call's tenant, when it named one. */
+  tenant?: string;
   attempts: TrailAttempt[];
   waited_ms: number;
   /** Set when the serving model is not the first candidate. */
