@@ -113,7 +113,7 @@ const arrivals = z.discriminatedUnion("pattern", [
 const stream = strictObject({
   name: z.string().min(1).optional(),
   priority: priority.optional(),
-  tenant: z.string().optional(),
+  tenant: z.string().min(1).optional(),
   calls: rules.count,
   arrivals,
 });

@@ -134,12 +134,7 @@ async function oneCall(
   };
 }
 
-/**
- * The call's `autopicker` setting: its class and tenant. Cast because the picker's call settings
- * gain `priority` and `tenant` with the priority lanes; a picker without them ignores the keys.
- */
+/** The call's `autopicker` setting: its class and tenant. */
 function placeSettings(place: CallPlace): AutoPickerCallSettings {
-  const settings: { priority: Priority; tenant?: string } = { priority: place.priority };
-  if (place.tenant !== undefined) settings.tenant = place.tenant;
-  return settings as AutoPickerCallSettings;
+  return { priority: place.priority, ...(place.tenant !== undefined ? { tenant: place.tenant } : {}) };
 }
