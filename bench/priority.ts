@@ -234,7 +234,7 @@ async function section(
   return [
     `### ${title}`,
     note,
-    table(["workload", "measure", "target (priority)", "FIFO", "priority", "priority"], rows),
+    table(["workload", "measure", "target (priority)", "FIFO", "priority", "verdict"], rows),
   ].join("\n\n");
 }
 
@@ -317,17 +317,28 @@ function saturation(samples: readonly Sample[]) {
   };
 }
 
-/** Served calls per window of the run, by tenant, for the windows inside the run. */
+/**
+ * Served calls per window of the run, by tenant, for the windows inside the run in which every
+ * tenant was waiting: a window that began before a tenant's first call arrived is not a share
+ * it was denied (tenant b arrives 20 ms after a, whose first 20 calls left at once).
+ */
 function windowCounts(samples: readonly Sample[], workload: WorkloadName): Map<string, number[]> {
   const calls = workloadCalls(workload);
   const start = Math.min(...samples.map((s) => s.arrivedAt));
-  const windows = Math.floor(DURATION_MS[workload] / WINDOW_MS);
+  const firstArrival = new Map<string, number>();
+  for (const s of samples) {
+    const tenant = calls[s.call]!.place.tenant;
+    firstArrival.set(tenant, Math.min(firstArrival.get(tenant) ?? Number.POSITIVE_INFINITY, s.arrivedAt));
+  }
+  const allWaiting = Math.max(...firstArrival.values());
+  const skip = workload === "saturation" ? 0 : Math.ceil((allWaiting - start) / WINDOW_MS);
+  const windows = Math.floor(DURATION_MS[workload] / WINDOW_MS) - skip;
   const counts = new Map<string, number[]>();
   for (const s of samples) {
     const tenant = calls[s.call]!.place.tenant;
     if (!counts.has(tenant)) counts.set(tenant, new Array(windows).fill(0));
     if (s.sentAt === undefined) continue;
-    const w = Math.floor((s.sentAt - start) / WINDOW_MS);
+    const w = Math.floor((s.sentAt - start) / WINDOW_MS) - skip;
     if (w >= 0 && w < windows) counts.get(tenant)![w]!++;
   }
   return counts;
