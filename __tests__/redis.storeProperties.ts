@@ -324,6 +324,52 @@ export function rateLimitDifferential(
         ops,
       );
     });
+
+    it("moves a batch backlog for interactive and capped arrivals as the memory store does", async () => {
+      const clock = new VirtualClock({ autoAdvance: false });
+      const stores = [new MemoryRateLimitStore({ staleBookingMs: 3_600_000 }), makeStore(clock, 3_600_000)];
+      const windows: WindowSpec[] = [
+        { kind: "sliding", name: "requests/min", unit: "requests", limit: 2, intervalMs: 60_000 },
+      ];
+      const now = clock.now();
+      const target = { key: "m", windows, now };
+      const place = (rank: number, tenant = "", extra: Partial<StorePlace> = {}): StorePlace => ({
+        rank,
+        tenant,
+        weight: 1,
+        agingMs: Number.POSITIVE_INFINITY,
+        ...extra,
+      });
+      const both = async <T>(f: (s: RateLimitStore) => Promise<T>): Promise<T> => {
+        const [a, b] = [await f(stores[0]!), await f(stores[1]!)];
+        expect(b).toEqual(a);
+        return a;
+      };
+      const reserve = (p: StorePlace) =>
+        both((s) => s.reserve({ ...target, tokens: 1, maxWaitMs: Number.POSITIVE_INFINITY, place: p }));
+      for (let i = 0; i < 6; i++) await reserve(place(2, i % 2 === 0 ? "a" : "b"));
+      const interactive = await reserve(place(0, "a"));
+      // The two batch calls due now keep their slots; the interactive one takes the next.
+      expect(interactive.kind === "granted" && interactive.startAt).toBe(now + 60_000);
+      expect(interactive.kind === "granted" && interactive.moved?.length).toBeGreaterThan(0);
+      const capped = await reserve(place(1, "c", { maxShare: 0.5 }));
+      expect(capped.kind === "granted" && capped.moved?.length).toBeGreaterThan(0);
+      // A batch booking moved later, confirmed at its old start: told where it went.
+      const moved = interactive.kind === "granted" ? interactive.moved![0]! : undefined;
+      const answer = await both((s) => s.confirm!({ ...target, now: now + 60_000, entryId: moved!.entryId }));
+      expect(answer).toMatchObject({ ok: false, moved: true });
+      // Refused: nothing moves, in either store.
+      const refused = await both((s) => s.reserve({ ...target, tokens: 1, maxWaitMs: 1, place: place(0) }));
+      expect(refused.kind).toBe("wait_too_long");
+      await both(async (s) => byClassAndTenant(await s.status(target)));
+      const status = byClassAndTenant(await stores[1]!.status(target));
+      expect(status.queue).toEqual([
+        { rank: 0, tenant: "a", waiting: 1 },
+        { rank: 1, tenant: "c", waiting: 1 },
+        { rank: 2, tenant: "a", waiting: 3 },
+        { rank: 2, tenant: "b", waiting: 3 },
+      ]);
+    });
   });
 }
 
