@@ -114,3 +114,46 @@ describe("ResilientRateLimitStore hand-overs", () => {
     expect(fresh.entryId.startsWith("r:")).toBe(true);
   });
 });
+
+describe("ResilientRateLimitStore and queue places", () => {
+  const batch = { rank: 2, tenant: "", weight: 1, agingMs: Number.POSITIVE_INFINITY };
+  const interactive = { ...batch, rank: 0 };
+
+  it("reports the bookings a higher class moved by their tickets' ids, through Redis and locally", async () => {
+    const { shared, store } = setup();
+    const reserve = (now: number, place: typeof batch) =>
+      store.reserve({ ...t(now), tokens: 0, maxWaitMs: 1e9, place });
+    const tickets: string[] = [];
+    // 4 per second: 4 at 0, 4 at 1000, 2 at 2000.
+    for (let i = 0; i < 10; i++) {
+      const r = await reserve(0, batch);
+      if (r.kind === "granted") tickets.push(r.entryId);
+    }
+    const r = await reserve(0, interactive);
+    // It goes at 1000; the last batch call of 1000 moves to 2000.
+    expect(r.kind === "granted" && r.startAt).toBe(1000);
+    expect(r.kind === "granted" && r.moved).toEqual([{ entryId: tickets[7], startAt: 2000 }]);
+    expect((await store.status(t(0))).queue).toEqual([
+      { rank: 2, tenant: "", waiting: 10 },
+      { rank: 0, tenant: "", waiting: 1 },
+    ]);
+    // A moved booking confirmed at its old start is told where it went.
+    const moved = r.kind === "granted" ? r.moved![0]! : undefined;
+    expect(await store.confirm({ ...t(1000), entryId: moved!.entryId })).toEqual({
+      ok: false,
+      retryAt: moved!.startAt,
+      moved: true,
+    });
+
+    // During an outage the local share (2 per second) queues by place too.
+    shared.set(true);
+    const local: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const b = await reserve(5000, batch);
+      if (b.kind === "granted") local.push(b.entryId);
+    }
+    const l = await reserve(5000, interactive);
+    expect(l.kind === "granted" && l.entryId.startsWith("l:")).toBe(true);
+    expect(l.kind === "granted" && l.moved).toEqual([{ entryId: local[3], startAt: 7000 }]);
+  });
+});

@@ -7,7 +7,9 @@ import { MemoryBudgetStore } from "../src/cost/budgetStore";
 import {
   MemoryRateLimitStore,
   type RateLimitStore,
+  type StorePlace,
   type StoreReserveResult,
+  type StoreStatus,
   type WindowSpec,
 } from "../src/limits";
 import type { RedisBudgetStore } from "../src/redis";
@@ -15,8 +17,9 @@ import { VirtualClock } from "../src/testing/virtualClock";
 
 /**
  * Rate limits: calendar windows, arrival margins, send-time confirms (provisional or not), evidence
- * stamps, phantoms, releases, records, blocks and status reads, against MemoryRateLimitStore.
- * `DIFF_RUNS=20000` runs it long.
+ * stamps, phantoms, releases, records, blocks and status reads, and queue places (classes, aging,
+ * tenants by weight, `maxShare` caps: the same starts, moved bookings and refusals), against
+ * MemoryRateLimitStore. `DIFF_RUNS=20000` runs it long.
  */
 export function rateLimitDifferential(
   label: string,
@@ -25,7 +28,7 @@ export function rateLimitDifferential(
   describe(`${label}: differential against MemoryRateLimitStore`, () => {
     type Op =
       | { t: "advance"; ms: number }
-      | { t: "reserve"; tokens: number; maxWaitMs: number; margin: number }
+      | { t: "reserve"; tokens: number; maxWaitMs: number; margin: number; place?: StorePlace }
       | { t: "commit"; pick: number; actual?: number; at: number }
       | { t: "cancel"; pick: number }
       | { t: "confirm"; pick: number; margin: number; provisional: boolean }
@@ -35,6 +38,17 @@ export function rateLimitDifferential(
       | { t: "record"; entries: Array<{ offset: number; tokens: number }> }
       | { t: "block"; ms: number }
       | { t: "status" };
+
+    /** Classes, tenants (two by weight, one capped), aging; absent: the default place. */
+    const placeArb: fc.Arbitrary<StorePlace> = fc
+      .record({
+        rank: fc.integer({ min: 0, max: 2 }),
+        tenant: fc.constantFrom("", "a", "b|%:x", "capped"),
+        weight: fc.integer({ min: 1, max: 4 }),
+        maxShare: fc.constantFrom(0.2, 0.5, 1),
+        agingMs: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 90_000 })),
+      })
+      .map(({ maxShare, ...p }) => (p.tenant === "capped" ? { ...p, weight: 1, maxShare } : p));
 
     const opArb: fc.Arbitrary<Op> = fc.oneof(
       {
@@ -50,16 +64,20 @@ export function rateLimitDifferential(
       },
       {
         weight: 6,
-        arbitrary: fc.record({
-          t: fc.constant("reserve" as const),
-          tokens: fc.integer({ min: 0, max: 600 }),
-          maxWaitMs: fc.oneof(
-            fc.integer({ min: 0, max: 200_000 }),
-            fc.constant(1e12),
-            fc.constant(Number.POSITIVE_INFINITY),
-          ),
-          margin: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 })),
-        }),
+        arbitrary: fc.record(
+          {
+            t: fc.constant("reserve" as const),
+            tokens: fc.integer({ min: 0, max: 600 }),
+            maxWaitMs: fc.oneof(
+              fc.integer({ min: 0, max: 200_000 }),
+              fc.constant(1e12),
+              fc.constant(Number.POSITIVE_INFINITY),
+            ),
+            margin: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 })),
+            place: placeArb,
+          },
+          { requiredKeys: ["t", "tokens", "maxWaitMs", "margin"] },
+        ),
       },
       {
         weight: 3,
@@ -179,6 +197,7 @@ export function rateLimitDifferential(
                 tokens: op.tokens,
                 maxWaitMs: op.maxWaitMs,
                 arrivalMarginMs: op.margin,
+                ...(op.place ? { place: op.place } : {}),
               }),
             );
           } else if (op.t === "commit" && id !== undefined) {
@@ -228,7 +247,7 @@ export function rateLimitDifferential(
           } else if (op.t === "block") {
             answers.push(await store.block({ key: "m", until: now + op.ms }));
           } else if (op.t === "status") {
-            answers.push(await store.status(target));
+            answers.push(byClassAndTenant(await store.status(target)));
           }
         }
         if (answers.length === 0) continue;
@@ -240,7 +259,9 @@ export function rateLimitDifferential(
       // Final state agrees too.
       const now = clock.now();
       const finals = await Promise.all(
-        stores.map((s) => s.status({ key: "m", windows: windowsAt(now, l), now })),
+        stores.map(async (s) =>
+          byClassAndTenant(await s.status({ key: "m", windows: windowsAt(now, l), now })),
+        ),
       );
       expect(finals[1]).toEqual(finals[0]);
     }
@@ -303,7 +324,62 @@ export function rateLimitDifferential(
         ops,
       );
     });
+
+    it("moves a batch backlog for interactive and capped arrivals as the memory store does", async () => {
+      const clock = new VirtualClock({ autoAdvance: false });
+      const stores = [new MemoryRateLimitStore({ staleBookingMs: 3_600_000 }), makeStore(clock, 3_600_000)];
+      const windows: WindowSpec[] = [
+        { kind: "sliding", name: "requests/min", unit: "requests", limit: 2, intervalMs: 60_000 },
+      ];
+      const now = clock.now();
+      const target = { key: "m", windows, now };
+      const place = (rank: number, tenant = "", extra: Partial<StorePlace> = {}): StorePlace => ({
+        rank,
+        tenant,
+        weight: 1,
+        agingMs: Number.POSITIVE_INFINITY,
+        ...extra,
+      });
+      const both = async <T>(f: (s: RateLimitStore) => Promise<T>): Promise<T> => {
+        const [a, b] = [await f(stores[0]!), await f(stores[1]!)];
+        expect(b).toEqual(a);
+        return a;
+      };
+      const reserve = (p: StorePlace) =>
+        both((s) => s.reserve({ ...target, tokens: 1, maxWaitMs: Number.POSITIVE_INFINITY, place: p }));
+      for (let i = 0; i < 6; i++) await reserve(place(2, i % 2 === 0 ? "a" : "b"));
+      const interactive = await reserve(place(0, "a"));
+      // The two batch calls due now keep their slots; the interactive one takes the next.
+      expect(interactive.kind === "granted" && interactive.startAt).toBe(now + 60_000);
+      expect(interactive.kind === "granted" && interactive.moved?.length).toBeGreaterThan(0);
+      const capped = await reserve(place(1, "c", { maxShare: 0.5 }));
+      expect(capped.kind === "granted" && capped.moved?.length).toBeGreaterThan(0);
+      // A batch booking moved later, confirmed at its old start: told where it went.
+      const moved = interactive.kind === "granted" ? interactive.moved![0]! : undefined;
+      const answer = await both((s) => s.confirm!({ ...target, now: now + 60_000, entryId: moved!.entryId }));
+      expect(answer).toMatchObject({ ok: false, moved: true });
+      // Refused: nothing moves, in either store.
+      const refused = await both((s) => s.reserve({ ...target, tokens: 1, maxWaitMs: 1, place: place(0) }));
+      expect(refused.kind).toBe("wait_too_long");
+      await both(async (s) => byClassAndTenant(await s.status(target)));
+      const status = byClassAndTenant(await stores[1]!.status(target));
+      expect(status.queue).toEqual([
+        { rank: 0, tenant: "a", waiting: 1 },
+        { rank: 1, tenant: "c", waiting: 1 },
+        { rank: 2, tenant: "a", waiting: 3 },
+        { rank: 2, tenant: "b", waiting: 3 },
+      ]);
+    });
   });
+}
+
+/** The queue depth in one order (the store interface leaves it open; the limiter sorts it). */
+function byClassAndTenant(s: StoreStatus): StoreStatus {
+  if (!s.queue) return s;
+  const queue = [...s.queue].sort(
+    (a, b) => a.rank - b.rank || (a.tenant < b.tenant ? -1 : a.tenant > b.tenant ? 1 : 0),
+  );
+  return { ...s, queue };
 }
 
 /** Budgets: reserve all-or-nothing, add clamps at 0, read, claimOnce, against MemoryBudgetStore. */

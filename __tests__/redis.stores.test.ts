@@ -31,8 +31,10 @@ describeRedis("Redis stores", () => {
       expect(d.kind).toBe("granted");
       const keys = (await client.keys(`${keyPrefix}*`)).sort();
       expect(keys).toEqual(
-        ["b", "m", "q", "w:requests/min", "w:tokens/min"]
-          .map((s) => `${keyPrefix}{openai/gpt-%7B4o%7D}:${s}`)
+        // Layout v3: meta, bookings, queue, waiting counts, and each window's log (an unnamed
+        // call books no capped tenant, so the tenant logs do not exist).
+        ["b", "d", "m", "q", "w:requests/min", "w:tokens/min"]
+          .map((s) => `${keyPrefix}{openai/gpt-%7B4o%7D}:v3:${s}`)
           .sort(),
       );
       const slots = await Promise.all(

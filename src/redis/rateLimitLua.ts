@@ -1,23 +1,33 @@
 /**
  * The Lua side of {@link RedisRateLimitStore}: one script, dispatched on `ARGV[1]`, so every store
  * method is ONE atomic EVALSHA over the model's keys. It mirrors `MemoryRateLimitStore` line by line
- * (same pruning, FIFO floor, per-window earliest start, send-time confirm against what was really
- * sent, evidence stamps, phantoms, releases, records), with two sorted sets per window instead of
- * two `WindowLog`s.
+ * (same pruning, queue order, re-slotting, per-window earliest start, tenant shares, send-time
+ * confirm against what was really sent, evidence stamps, phantoms, releases, records), with sorted
+ * sets instead of `WindowLog`s.
  *
- * Layout (all keys share the model's `{hash-tag}`):
- * - `KEYS[1]` meta hash: `seq` (booking counter), `blk` (retry-hint block), `s:<window>` and
- *   `x:<window>` running sums of the two logs
- * - `KEYS[2]` hash of open bookings: id -> `start|seq|tokens|at|sent|margin|binding` (id = its seq)
- * - `KEYS[3]` sorted set of open bookings by start (member: zero-padded id, so ties sort by id)
+ * Layout (all keys share the model's `{hash-tag}`, so a Cluster runs the script on one slot):
+ * - `KEYS[1]` meta hash: `seq` (booking counter), `ord` (queue-order counter), `blk` (retry-hint
+ *   block), `s:<window>` / `x:<window>` running sums of the two logs, `v:<rank>` virtual time of a
+ *   class (largest tag sent), `lt:<rank>:<tenant>` last tag given to a tenant in a class
+ * - `KEYS[2]` hash of open bookings: id -> `|`-separated record (see `save`; id = its seq)
+ * - `KEYS[3]` sorted set of queued bookings: score = start, member = `<zero-padded ord>:<id>`; the
+ *   queue order of the memory store is (start, ord)
  * - `KEYS[4]` sorted set of provisional bookings (confirmed, not seen on the wire yet) by entry time
- * - `KEYS[3 + 2i]` window i's log of every booking, `KEYS[4 + 2i]` the part really sent;
- *   score = entry time, member = `<zero-padded seq>:<cost>` (ties sort by seq, as in memory)
+ * - `KEYS[5]` hash of waiting bookings (granted, not sent): `q<rank>:<tenant>` -> count, `cap` ->
+ *   how many of them were placed by their tenant's `maxShare`
+ * - per window i, `KEYS[6 + 4i ..]`: the log of every booking, the part really sent (score = entry
+ *   time, member = `<zero-padded seq>:<cost>`), the log of every capped tenant's bookings (member
+ *   `<zero-padded seq>:<cost>:<tenant>`: one key for all tenants, since a re-slot touches the logs
+ *   of tenants the caller cannot name in advance) and the hash of those tenants' running sums.
+ *
+ * A reservation that moves waiting bookings computes the new slots on in-script copies of the
+ * logs' recent entries (loaded newest first, only as far back as a query needs), then writes only
+ * if it is granted, so a refusal leaves every key as it was.
  *
  * Numbers leave the script as strings (`%.17g`): Redis truncates Lua numbers to integers.
  */
 export const RATE_LIMIT_LUA = `
-local META, BOOK, QUEUE, FLOAT = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local META, BOOK, QUEUE, FLOAT, DEPTH = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local op = ARGV[1]
 local req = cjson.decode(ARGV[2])
 local INF = math.huge
@@ -37,9 +47,19 @@ local function fmt(x)
   if x == INF then return 'inf' elseif x == -INF then return '-inf' end
   return string.format('%.17g', x)
 end
+local function num(s)
+  if s == 'inf' or s == '+inf' then return INF elseif s == '-inf' then return -INF end
+  return tonumber(s)
+end
 local function pad(seq) return string.format('%016d', seq) end
 local function member(seq, cost) return pad(seq) .. ':' .. fmt(cost) end
 local function mcost(m) return tonumber(string.match(m, ':([^:]+)$')) end
+local function mseq(m) return tonumber(string.sub(m, 1, 16)) end
+local function tmember(seq, cost, tenant) return pad(seq) .. ':' .. fmt(cost) .. ':' .. tenant end
+local function tparse(m)
+  local q, c, t = string.match(m, '^(%d+):([^:]*):(.*)$')
+  return tonumber(q), num(c), t
+end
 
 local windows = {}
 for i, w in ipairs(req.w or {}) do
@@ -48,10 +68,12 @@ for i, w in ipairs(req.w or {}) do
     ps = {}
     for j, p in ipairs(w.p) do ps[j] = p + shift end
   end
+  local k = 5 + 4 * (i - 1)
   windows[i] = {
     name = w.n, req = (w.r == 1), limit = w.l, interval = w.i, ps = ps,
-    all = { key = KEYS[3 + 2 * i], field = 's:' .. w.n },
-    sent = { key = KEYS[4 + 2 * i], field = 'x:' .. w.n },
+    all = { key = KEYS[k + 1], field = 's:' .. w.n },
+    sent = { key = KEYS[k + 2], field = 'x:' .. w.n },
+    cap = { key = KEYS[k + 3], sums = KEYS[k + 4], cache = {}, dirty = {} },
   }
 end
 
@@ -102,7 +124,7 @@ end
 local function timeOf(L, seq, cost)
   if cost <= 0 then return nil end
   local s = redis.call('ZSCORE', L.key, member(seq, cost))
-  if s then return tonumber(s) end
+  if s then return num(s) end
   return nil
 end
 
@@ -110,6 +132,60 @@ end
 local function put(L, seq, cost, time)
   remove(L, seq, cost)
   insert(L, time, seq, cost)
+end
+
+-- Capped tenants' logs: one sorted set per window, running sums per tenant in a hash beside it.
+local function tsum(T, tenant)
+  if T.exists == nil then
+    T.exists = redis.call('EXISTS', T.key) == 1
+    -- The log expired: so did every tenant's entries, whatever the sums still say.
+    if not T.exists then redis.call('DEL', T.sums) end
+  end
+  local s = T.cache[tenant]
+  if s == nil then
+    s = 0
+    if T.exists then s = tonumber(redis.call('HGET', T.sums, tenant) or '0') end
+    T.cache[tenant] = s
+  end
+  return s
+end
+local function setTsum(T, tenant, s) T.cache[tenant] = s; T.dirty[tenant] = true end
+
+local function tinsert(T, tenant, time, seq, cost)
+  if cost <= 0 then return end
+  local s0 = tsum(T, tenant)
+  redis.call('ZADD', T.key, fmt(time), tmember(seq, cost, tenant))
+  setTsum(T, tenant, s0 + cost)
+end
+local function tremove(T, tenant, seq, cost)
+  if cost <= 0 then return end
+  local s0 = tsum(T, tenant)
+  if redis.call('ZREM', T.key, tmember(seq, cost, tenant)) == 1 then setTsum(T, tenant, s0 - cost) end
+end
+local function ttime(T, tenant, seq, cost)
+  if cost <= 0 then return nil end
+  local s = redis.call('ZSCORE', T.key, tmember(seq, cost, tenant))
+  if s then return num(s) end
+  return nil
+end
+local function tput(T, tenant, seq, cost, time)
+  tremove(T, tenant, seq, cost)
+  tinsert(T, tenant, time, seq, cost)
+end
+local function tsumRange(T, tenant, lo, hi)
+  local s = 0
+  for _, m in ipairs(redis.call('ZRANGEBYSCORE', T.key, lo, hi)) do
+    local _, c, tn = tparse(m)
+    if tn == tenant then s = s + c end
+  end
+  return s
+end
+local function tsumAtOrAfter(T, tenant, t)
+  if t == -INF then return tsum(T, tenant) end
+  if t == INF then return 0 end
+  local above = redis.call('ZCOUNT', T.key, fmt(t), '+inf')
+  if above * 2 <= redis.call('ZCARD', T.key) then return tsumRange(T, tenant, fmt(t), '+inf') end
+  return tsum(T, tenant) - tsumRange(T, tenant, '-inf', '(' .. fmt(t))
 end
 
 local function periodIndex(ps, t)
@@ -129,18 +205,26 @@ local function periodSum(w, L, k)
   if nxt == nil then return from end
   return from - sumAtOrAfter(L, nxt)
 end
+local function tperiodSum(w, tenant, k)
+  local from = tsumAtOrAfter(w.cap, tenant, w.ps[k] or -INF)
+  local nxt = w.ps[k + 1]
+  if nxt == nil then return from end
+  return from - tsumAtOrAfter(w.cap, tenant, nxt)
+end
 
--- The earliest x at which the entries inside (x - interval, x] sum to at most budget.
+-- The earliest x at which the entries inside (x - interval, x] sum to at most budget: the entry
+-- that must leave is the newest whose own cost takes the entries after it over the budget, so the
+-- scan goes newest first and stops within one window's worth of entries.
 local function earliestWithin(L, interval, budget)
-  local excess = total(L) - budget
-  if excess <= 0 then return -INF end
+  if total(L) - budget <= 0 then return -INF end
   local acc, from = 0, 0
   while true do
-    local batch = redis.call('ZRANGE', L.key, from, from + 63, 'WITHSCORES')
-    if #batch == 0 then return INF end
+    local batch = redis.call('ZREVRANGE', L.key, from, from + 63, 'WITHSCORES')
+    if #batch == 0 then return -INF end
     for j = 1, #batch, 2 do
-      acc = acc + mcost(batch[j])
-      if acc >= excess then return tonumber(batch[j + 1]) + interval end
+      local c = mcost(batch[j])
+      if acc + c > budget then return num(batch[j + 1]) + interval end
+      acc = acc + c
     end
     from = from + 64
   end
@@ -154,22 +238,92 @@ local function earliest(w, from, cost)
   return INF
 end
 
-local function pruneLog(w, L)
-  local t0 = total(L)
-  local hi
+local function pruneHi(w)
   if w.ps then
     local s = periodStartAt(w, now)
-    if s == -INF then return end
-    hi = '(' .. fmt(s)
-  else
-    hi = fmt(now - w.interval)
+    if s == -INF then return nil end
+    return '(' .. fmt(s)
   end
+  return fmt(now - w.interval)
+end
+
+local function pruneLog(w, L)
+  local hi = pruneHi(w)
+  if hi == nil then return end
+  local t0 = total(L)
   local gone = redis.call('ZRANGEBYSCORE', L.key, '-inf', hi)
   if #gone == 0 then return end
   local s = 0
   for _, m in ipairs(gone) do s = s + mcost(m) end
   redis.call('ZREMRANGEBYSCORE', L.key, '-inf', hi)
   setTotal(L, t0 - s)
+end
+
+local function pruneTenants(w)
+  local hi = pruneHi(w)
+  if hi == nil then return end
+  local T = w.cap
+  local gone = redis.call('ZRANGEBYSCORE', T.key, '-inf', hi)
+  if #gone == 0 then return end
+  for _, m in ipairs(gone) do
+    local _, c, tn = tparse(m)
+    setTsum(T, tn, tsum(T, tn) - c)
+  end
+  redis.call('ZREMRANGEBYSCORE', T.key, '-inf', hi)
+end
+
+-- A booking's record. Strings are escaped ('%' and '|'), numbers as fmt writes them.
+local function esc(s)
+  return (string.gsub(s, '[%%|]', function(c) return string.format('%%%02X', string.byte(c)) end))
+end
+local function unesc(s)
+  return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
+end
+local function split(s)
+  local out, i = {}, 1
+  while true do
+    local j = string.find(s, '|', i, true)
+    if not j then out[#out + 1] = string.sub(s, i); return out end
+    out[#out + 1] = string.sub(s, i, j - 1)
+    i = j + 1
+  end
+end
+
+local function booking(id)
+  local v = redis.call('HGET', BOOK, id)
+  if not v then return nil end
+  local f = split(v)
+  if #f ~= 17 then return nil end -- another layout: not ours to read
+  local ms = nil
+  if f[10] ~= '' then ms = num(f[10]) end
+  return {
+    id = id, start = num(f[1]), seq = tonumber(f[2]), tokens = num(f[3]), at = num(f[4]),
+    sent = (f[5] == '1'), margin = num(f[6]), ord = tonumber(f[7]), rank = num(f[8]),
+    weight = num(f[9]), maxShare = ms, agingMs = num(f[11]), tag = num(f[12]),
+    arrivedAt = num(f[13]), capped = (f[14] == '1'), displaced = (f[15] == '1'),
+    binding = unesc(f[16]), tenant = unesc(f[17]),
+  }
+end
+
+local function flag(x) if x then return '1' end return '0' end
+local function save(b)
+  local ms = ''
+  if b.maxShare ~= nil then ms = fmt(b.maxShare) end
+  redis.call('HSET', BOOK, b.id, table.concat({
+    fmt(b.start), fmt(b.seq), fmt(b.tokens), fmt(b.at), flag(b.sent), fmt(b.margin), fmt(b.ord),
+    fmt(b.rank), fmt(b.weight), ms, fmt(b.agingMs), fmt(b.tag), fmt(b.arrivedAt), flag(b.capped),
+    flag(b.displaced), esc(b.binding), esc(b.tenant),
+  }, '|'))
+end
+
+local function qmember(b) return pad(b.ord) .. ':' .. b.id end
+local function qid(m) return string.match(m, ':(.*)$') end
+
+-- Waiting bookings (granted, not sent) by class and tenant, and how many of them are capped.
+local function waiting(b, d)
+  local f = 'q' .. fmt(b.rank) .. ':' .. b.tenant
+  if redis.call('HINCRBY', DEPTH, f, d) <= 0 then redis.call('HDEL', DEPTH, f) end
+  if b.capped and redis.call('HINCRBY', DEPTH, 'cap', d) <= 0 then redis.call('HDEL', DEPTH, 'cap') end
 end
 
 -- Bookings neither committed nor cancelled long after their start are forgotten (a lost ticket).
@@ -179,8 +333,11 @@ local function pruneBookings()
   local stale = redis.call('ZRANGEBYSCORE', QUEUE, '-inf', hi)
   if #stale == 0 then return end
   for _, m in ipairs(stale) do
-    redis.call('HDEL', BOOK, tostring(tonumber(m)))
-    redis.call('ZREM', FLOAT, m)
+    local id = qid(m)
+    local b = booking(id)
+    if b and not b.sent then waiting(b, -1) end
+    redis.call('HDEL', BOOK, id)
+    redis.call('ZREM', FLOAT, pad(tonumber(id)))
   end
   redis.call('ZREMRANGEBYSCORE', QUEUE, '-inf', hi)
 end
@@ -192,38 +349,22 @@ local function pruneAll()
   for _, w in ipairs(windows) do
     pruneLog(w, w.all)
     pruneLog(w, w.sent)
+    pruneTenants(w)
   end
   pruneBookings()
 end
 
-local function booking(id)
-  local v = redis.call('HGET', BOOK, id)
-  if not v then return nil end
-  local s, q, t, a, x, g, b = string.match(v, '^([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|([^|]*)|(.*)$')
-  if s == nil then return nil end -- another layout (an older version's keys): not ours to read
-  return {
-    id = id, start = tonumber(s), seq = tonumber(q), tokens = tonumber(t),
-    at = tonumber(a), sent = (x == '1'), margin = tonumber(g), binding = b,
-  }
-end
-
-local function save(b)
-  local x = '0'
-  if b.sent then x = '1' end
-  redis.call('HSET', BOOK, b.id, fmt(b.start) .. '|' .. b.seq .. '|' .. fmt(b.tokens) .. '|' .. fmt(b.at)
-    .. '|' .. x .. '|' .. fmt(b.margin) .. '|' .. b.binding)
-end
-
 local function close(b)
   redis.call('HDEL', BOOK, b.id)
-  redis.call('ZREM', QUEUE, pad(tonumber(b.id)))
+  redis.call('ZREM', QUEUE, qmember(b))
   redis.call('ZREM', FLOAT, pad(tonumber(b.id)))
+  if not b.sent then waiting(b, -1) end
 end
 
 local function blocked() return tonumber(redis.call('HGET', META, 'blk') or '0') end
 
-local function margin()
-  local m = tonumber(req.m or 0)
+local function margin(m)
+  m = tonumber(m or 0)
   if m == nil or m ~= m or m == INF or m < 0 then return 0 end
   return m
 end
@@ -234,10 +375,15 @@ local function markSent(b, at)
     local cost = costOn(w, b.tokens)
     put(w.all, b.seq, cost, at)
     put(w.sent, b.seq, cost, at)
+    if b.maxShare ~= nil then tput(w.cap, b.tenant, b.seq, cost, at) end
   end
+  local was = b.sent
   b.at = at
   b.sent = true
-  if redis.call('HEXISTS', BOOK, b.id) == 1 then save(b) end
+  if redis.call('HEXISTS', BOOK, b.id) == 1 then
+    if not was then waiting(b, -1) end
+    save(b)
+  end
 end
 
 -- A provisional booking has not been seen on the wire: it leaves no earlier than now. Before its
@@ -259,44 +405,416 @@ holdProvisional = function()
   end
 end
 
+-- In-script copies of a log's entries after lo (a sliding window; every query starts at or after
+-- lo + interval, so older entries cannot matter), loaded newest first as far back as a query needs,
+-- leaving out the bookings being re-slotted (excl) and taking in the ones booked meanwhile. For a
+-- calendar window, per-period sums read once and adjusted the same way.
+local function newView(w, tenant, excl, exclList, lo)
+  local key = w.all.key
+  if tenant ~= nil then key = w.cap.key end
+  return {
+    w = w, key = key, tenant = tenant, excl = excl, exclList = exclList, lo = lo,
+    T = {}, Q = {}, C = {}, CUM = {}, n = 0, off = 0, chunk = 64, done = false, base = {}, delta = {},
+  }
+end
+
+local function older(t1, q1, t2, q2) return t1 < t2 or (t1 == t2 and q1 < q2) end
+
+local function vload(v)
+  local batch = redis.call('ZREVRANGEBYSCORE', v.key, '+inf', '(' .. fmt(v.lo), 'WITHSCORES', 'LIMIT', v.off, v.chunk)
+  v.off = v.off + v.chunk
+  if #batch < 2 * v.chunk then v.done = true end
+  v.chunk = v.chunk * 2
+  local T, Q, C = {}, {}, {}
+  for j = #batch - 1, 1, -2 do
+    local m = batch[j]
+    local seq, cost, tn
+    if v.tenant ~= nil then seq, cost, tn = tparse(m) else seq, cost = mseq(m), mcost(m) end
+    if (v.tenant == nil or tn == v.tenant) and not v.excl[seq] then
+      T[#T + 1] = num(batch[j + 1]); Q[#Q + 1] = seq; C[#C + 1] = cost
+    end
+  end
+  for i = 1, v.n do T[#T + 1] = v.T[i]; Q[#Q + 1] = v.Q[i]; C[#C + 1] = v.C[i] end
+  local CUM, s = {}, 0
+  for i = 1, #C do s = s + C[i]; CUM[i] = s end
+  v.T, v.Q, v.C, v.CUM, v.n = T, Q, C, CUM, #C
+end
+
+local function vinsert(v, time, seq, cost)
+  if cost <= 0 then return end
+  if v.w.ps then
+    if time >= (v.w.ps[1] or INF) then
+      local k = periodIndex(v.w.ps, time)
+      v.delta[k] = (v.delta[k] or 0) + cost
+    end
+    return
+  end
+  if time <= v.lo then return end
+  while not v.done and (v.n == 0 or older(time, seq, v.T[1], v.Q[1])) do vload(v) end
+  local lo, hi = 1, v.n + 1
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if older(time, seq, v.T[mid], v.Q[mid]) then hi = mid else lo = mid + 1 end
+  end
+  table.insert(v.T, lo, time); table.insert(v.Q, lo, seq); table.insert(v.C, lo, cost)
+  v.n = v.n + 1
+  local s = v.CUM[lo - 1] or 0
+  for i = lo, v.n do s = s + v.C[i]; v.CUM[i] = s end
+end
+
+local function vperiodSum(v, k)
+  local b = v.base[k]
+  if b == nil then
+    if v.tenant ~= nil then b = tperiodSum(v.w, v.tenant, k) else b = periodSum(v.w, v.w.all, k) end
+    for _, e in ipairs(v.exclList) do
+      if e[1] >= v.w.ps[1] and periodIndex(v.w.ps, e[1]) == k then b = b - e[2] end
+    end
+    v.base[k] = b
+  end
+  return b + (v.delta[k] or 0)
+end
+
+-- The earliest instant >= from at which the log has room for cost within limit.
+local function vearliest(v, from, cost, limit)
+  local w = v.w
+  if w.ps then
+    for k = periodIndex(w.ps, from), #w.ps do
+      if vperiodSum(v, k) + cost <= limit then return math.max(from, w.ps[k]) end
+    end
+    return INF
+  end
+  local budget = limit - cost
+  while true do
+    local x = (v.CUM[v.n] or 0) - budget
+    if x > 0 then
+      local lo, hi = 1, v.n
+      while lo < hi do
+        local mid = math.floor((lo + hi) / 2)
+        if v.CUM[mid] >= x then hi = mid else lo = mid + 1 end
+      end
+      return math.max(from, v.T[lo] + w.interval)
+    end
+    if v.done then return from end
+    vload(v)
+  end
+end
+
+local function shareLimit(w, share) return math.floor(w.limit * share + 1e-9) end
+local function shareDimension(w) return w.name .. ' (tenant share)' end
+
+-- Aged past being moved: it keeps its start whatever arrives.
+local function pinned(b) return now - b.arrivedAt >= b.agingMs end
+
+local function diff(a, b)
+  local d = a - b
+  if d ~= d then return 0 end
+  return d
+end
+-- Queue order among waiting bookings: aged ones first (by start), then class, tag, booking order.
+local function compareQueue(x, y)
+  local px, py = pinned(x), pinned(y)
+  if px ~= py then if px then return -1 end return 1 end
+  local d
+  if px then
+    d = diff(x.start, y.start)
+    if d ~= 0 then return d end
+    return x.seq - y.seq
+  end
+  d = diff(x.rank, y.rank)
+  if d ~= 0 then return d end
+  d = diff(x.tag, y.tag)
+  if d ~= 0 then return d end
+  return x.seq - y.seq
+end
+
+-- Whether the new booking nb goes before the waiting booking b (which is not aged).
+local function ahead(nb, b) return nb.rank < b.rank or (nb.rank == b.rank and nb.tag < b.tag) end
+
+local function decodePlace(p)
+  if type(p) ~= 'table' then return 1, '', 1, nil, INF end
+  local ms = p.ms
+  if type(ms) ~= 'number' then ms = nil end
+  return p.r, p.tn, p.wt, ms, num(p.ag)
+end
+
+-- Could any waiting booking be one the new booking goes before? Reads only the class/tenant counts
+-- (a tenant's bookings never carry a tag above its last one), so plain FIFO traffic never scans.
+local function mayCut(nb)
+  local all = redis.call('HGETALL', DEPTH)
+  for j = 1, #all, 2 do
+    local f = all[j]
+    if f == 'cap' then return true end
+    local r, tn = string.match(f, '^q([^:]*):(.*)$')
+    r = num(r)
+    if r ~= nil then
+      if r > nb.rank then return true end
+      if r == nb.rank then
+        local lt = num(redis.call('HGET', META, 'lt:' .. fmt(r) .. ':' .. tn) or '0')
+        if lt > nb.tag then return true end
+      end
+    end
+  end
+  return false
+end
+
 local function reserve()
   pruneAll()
   local tokens = req.t
+  local rank, tenant, weight, maxShare, agingMs = decodePlace(req.p)
   for _, w in ipairs(windows) do
     local c = costOn(w, tokens)
     if c > w.limit then return { 'never_fits', w.name, fmt(c), fmt(w.limit) } end
-  end
-  -- FIFO floor: never before the last open booking, so each window is checked at one instant.
-  local start, binding = now, ''
-  local blk = blocked()
-  if blk > start then start = blk; binding = 'retry_after' end
-  local last = redis.call('ZRANGE', QUEUE, -1, -1)
-  if #last > 0 then
-    local b = booking(tostring(tonumber(last[1])))
-    if b and b.start > start then start = b.start; binding = b.binding end
-  end
-  for round = 0, #windows do
-    local moved = false
-    for _, w in ipairs(windows) do
-      local t = earliest(w, start, costOn(w, tokens))
-      if t > start then start = t; binding = w.name; moved = true end
+    if maxShare ~= nil and c > shareLimit(w, maxShare) then
+      return { 'never_fits', shareDimension(w), fmt(c), fmt(shareLimit(w, maxShare)) }
     end
-    if not moved then break end
   end
-  local waitMs = start - now
-  if start == INF or (req.mw >= 0 and waitMs > req.mw) then
-    return { 'wait_too_long', fmt(waitMs), binding }
-  end
-  local seq = redis.call('HINCRBY', META, 'seq', 1)
-  local at = start + margin()
-  for _, w in ipairs(windows) do insert(w.all, at, seq, costOn(w, tokens)) end
-  local b = {
-    id = tostring(seq), start = start, seq = seq, tokens = tokens, at = at, sent = false, margin = 0,
-    binding = binding,
+  local ltField = 'lt:' .. fmt(rank) .. ':' .. tenant
+  local vt = num(redis.call('HGET', META, 'v:' .. fmt(rank)) or '0')
+  local lt = num(redis.call('HGET', META, ltField) or '0')
+  local nc = 0
+  for _, w in ipairs(windows) do nc = math.max(nc, costOn(w, tokens) / w.limit) end
+  local tag = math.max(vt, lt) + nc / weight
+  local seq = tonumber(redis.call('HGET', META, 'seq') or '0') + 1
+  local nb = {
+    id = tostring(seq), seq = seq, start = now, at = now, tokens = tokens, sent = false, margin = 0,
+    rank = rank, tenant = tenant, weight = weight, maxShare = maxShare, agingMs = agingMs, tag = tag,
+    arrivedAt = now, capped = false, displaced = false, binding = '', ord = 0,
   }
-  save(b)
-  redis.call('ZADD', QUEUE, fmt(start), pad(seq))
-  return { 'granted', b.id, fmt(start), fmt(waitMs) }
+  local blk = blocked()
+
+  -- The earliest the tenant's own share allows (before anything moves).
+  local lower = now
+  if maxShare ~= nil then
+    for _, w in ipairs(windows) do
+      local v = newView(w, tenant, {}, {}, now - w.interval)
+      local t = vearliest(v, lower, costOn(w, tokens), shareLimit(w, maxShare))
+      if t > lower then lower = t end
+    end
+  end
+
+  -- Where it queues: after every waiting booking ahead of it (a higher class, an earlier tag, or
+  -- aged past moving), before the first that is not. Those move later, in queue order.
+  local cut = nil
+  if mayCut(nb) then
+    local bound = math.max(lower, blk)
+    local off = 0
+    while cut == nil do
+      local batch = redis.call('ZRANGEBYSCORE', QUEUE, '(' .. fmt(now), '+inf', 'LIMIT', off, 64)
+      if #batch == 0 then break end
+      for _, m in ipairs(batch) do
+        local b = booking(qid(m))
+        if b and not b.sent and b.start > now and not pinned(b) then
+          if ahead(nb, b) or (b.capped and bound < b.start) then cut = m; break end
+        end
+      end
+      off = off + 64
+    end
+  end
+  -- The floor: the latest start queued before the cut (queue order has starts non-decreasing),
+  -- with the binding of the first booking at that start.
+  local prev, cutRank
+  if cut then
+    cutRank = redis.call('ZRANK', QUEUE, cut)
+    if cutRank > 0 then prev = redis.call('ZRANGE', QUEUE, cutRank - 1, cutRank - 1, 'WITHSCORES') end
+  else
+    prev = redis.call('ZRANGE', QUEUE, -1, -1, 'WITHSCORES')
+  end
+  local floor, floorBinding = now, ''
+  if prev and #prev > 0 and num(prev[2]) > now then
+    floor = num(prev[2])
+    local first = redis.call('ZRANGEBYSCORE', QUEUE, prev[2], prev[2], 'LIMIT', 0, 1)
+    local fb = booking(qid(first[1]))
+    if fb then floorBinding = fb.binding end
+  end
+
+  local displaced, dropped, before, excl = {}, {}, {}, {}
+  if cut then
+    for _, m in ipairs(redis.call('ZRANGE', QUEUE, cutRank, -1)) do
+      local b = booking(qid(m))
+      if b then
+        if b.sent then dropped[#dropped + 1] = b
+        else
+          displaced[#displaced + 1] = b
+          before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped }
+          excl[b.seq] = true
+        end
+      end
+    end
+  end
+
+  -- Re-slot: each turn the next slot goes to the booking that can start earliest, ties to the one
+  -- first in queue order; only the first waiting booking of each class and tenant competes.
+  local slack = margin(req.m)
+  local allViews, tenantViews = {}, {}
+  local function exclOf(w, forTenant)
+    local list = {}
+    for _, b in ipairs(displaced) do
+      if forTenant == nil or (b.maxShare ~= nil and b.tenant == forTenant) then
+        list[#list + 1] = { b.at, costOn(w, b.tokens) }
+      end
+    end
+    return list
+  end
+  local function allView(i, w)
+    local v = allViews[i]
+    if not v then
+      local list = {}
+      if w.ps then list = exclOf(w, nil) end
+      v = newView(w, nil, excl, list, floor - w.interval)
+      allViews[i] = v
+    end
+    return v
+  end
+  local function tenantView(i, w, tn)
+    tenantViews[i] = tenantViews[i] or {}
+    local v = tenantViews[i][tn]
+    if not v then
+      local list = {}
+      if w.ps then list = exclOf(w, tn) end
+      v = newView(w, tn, excl, list, floor - w.interval)
+      tenantViews[i][tn] = v
+    end
+    return v
+  end
+  local function slotFor(b, from, fromBinding)
+    local start, binding, capped = from, fromBinding, false
+    if blk > start then start = blk; binding = 'retry_after' end
+    for _ = 0, 2 * #windows do
+      local moved = false
+      for i, w in ipairs(windows) do
+        local cost = costOn(w, b.tokens)
+        local t = vearliest(allView(i, w), start, cost, w.limit)
+        if t > start then start = t; binding = w.name; capped = false; moved = true end
+        if b.maxShare ~= nil then
+          local tt = vearliest(tenantView(i, w, b.tenant), start, cost, shareLimit(w, b.maxShare))
+          if tt > start then start = tt; binding = shareDimension(w); capped = true; moved = true end
+        end
+      end
+      if not moved or start == INF then break end
+    end
+    return start, binding, capped
+  end
+
+  local todo = {}
+  for _, b in ipairs(displaced) do todo[#todo + 1] = b end
+  todo[#todo + 1] = nb
+  local sorted = {}
+  for k, b in ipairs(todo) do sorted[k] = b end
+  table.sort(sorted, function(x, y) return compareQueue(x, y) < 0 end)
+  local lanes, laneOf = {}, {}
+  for _, b in ipairs(sorted) do
+    local key
+    if pinned(b) then key = 'p\\0' .. b.tenant else key = fmt(b.rank) .. '\\0' .. b.tenant end
+    local lane = laneOf[key]
+    if not lane then
+      lane = { list = {}, next = 1 }
+      laneOf[key] = lane
+      lanes[#lanes + 1] = lane
+    end
+    lane.list[#lane.list + 1] = b
+  end
+  local t, binding = floor, floorBinding
+  for _ = 1, #todo do
+    local best, bs, bb, bc
+    for _, lane in ipairs(lanes) do
+      local b = lane.list[lane.next]
+      if b then
+        local s, sb, sc = slotFor(b, t, binding)
+        if not best or s < bs or (s == bs and compareQueue(b, best.list[best.next]) < 0) then
+          best, bs, bb, bc = lane, s, sb, sc
+        end
+      end
+    end
+    if not best then break end
+    local b = best.list[best.next]
+    best.next = best.next + 1
+    b.start, b.binding, b.capped = bs, bb, bc
+    if bs ~= INF then
+      b.at = bs + slack
+      for i, w in ipairs(windows) do
+        local cost = costOn(w, b.tokens)
+        vinsert(allView(i, w), b.at, b.seq, cost)
+        if b.maxShare ~= nil then vinsert(tenantView(i, w, b.tenant), b.at, b.seq, cost) end
+      end
+      t, binding = bs, bb
+    end
+  end
+
+  local waitMs = nb.start - now
+  -- No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
+  if nb.start == INF or (req.mw >= 0 and waitMs > req.mw) then
+    -- Nothing was written: every booking stands where it stood.
+    return { 'wait_too_long', fmt(waitMs), nb.binding }
+  end
+
+  redis.call('HSET', META, 'seq', fmt(seq))
+  redis.call('HSET', META, ltField, fmt(tag))
+  for _, w in ipairs(windows) do
+    local cost = costOn(w, tokens)
+    insert(w.all, nb.at, seq, cost)
+    if maxShare ~= nil then tinsert(w.cap, tenant, nb.at, seq, cost) end
+  end
+  local out = { 'granted', nb.id, fmt(nb.start), fmt(waitMs) }
+  local requeued = {}
+  for k, b in ipairs(displaced) do
+    local was = before[k]
+    redis.call('ZREM', QUEUE, qmember(b))
+    if b.start ~= was.start then
+      b.displaced = true
+      out[#out + 1] = b.id
+      out[#out + 1] = fmt(b.start)
+    end
+    if b.start == INF then
+      -- A booking no calendar period can hold any more is gone: its caller books again.
+      for _, w in ipairs(windows) do
+        local cost = costOn(w, b.tokens)
+        remove(w.all, b.seq, cost)
+        if b.maxShare ~= nil then tremove(w.cap, b.tenant, b.seq, cost) end
+      end
+      b.capped = was.capped
+      close(b)
+    else
+      if b.at ~= was.at then
+        for _, w in ipairs(windows) do
+          local cost = costOn(w, b.tokens)
+          if cost > 0 then
+            redis.call('ZADD', w.all.key, 'XX', fmt(b.at), member(b.seq, cost))
+            if b.maxShare ~= nil then
+              redis.call('ZADD', w.cap.key, 'XX', fmt(b.at), tmember(b.seq, cost, b.tenant))
+            end
+          end
+        end
+      end
+      if b.capped ~= was.capped then
+        local d = -1
+        if b.capped then d = 1 end
+        if redis.call('HINCRBY', DEPTH, 'cap', d) <= 0 then redis.call('HDEL', DEPTH, 'cap') end
+      end
+      requeued[#requeued + 1] = b
+    end
+  end
+  local ord = tonumber(redis.call('HGET', META, 'ord') or '0')
+  if #displaced == 0 then
+    ord = ord + 1
+    nb.ord = ord
+  else
+    for _, b in ipairs(dropped) do redis.call('ZREM', QUEUE, qmember(b)) end
+    requeued[#requeued + 1] = nb
+    table.sort(requeued, function(x, y) return x.start < y.start or (x.start == y.start and x.seq < y.seq) end)
+    for _, b in ipairs(requeued) do
+      ord = ord + 1
+      b.ord = ord
+      if b ~= nb then
+        save(b)
+        redis.call('ZADD', QUEUE, fmt(b.start), qmember(b))
+      end
+    end
+  end
+  redis.call('HSET', META, 'ord', fmt(ord))
+  save(nb)
+  redis.call('ZADD', QUEUE, fmt(nb.start), qmember(nb))
+  waiting(nb, 1)
+  return out
 end
 
 -- Check-and-stamp at send time, against what was really sent: bookings not yet confirmed check
@@ -305,6 +823,8 @@ local function confirm()
   local b = booking(req.id)
   if not b then return { 'lost' } end
   if b.sent then return { 'ok' } end
+  -- Moved later while its caller slept (a caller in another process learns it here).
+  if b.displaced and b.start > now then return { 'moved', fmt(b.start) } end
   local blk = blocked()
   if blk > now then return { 'retry', fmt(blk) } end
   pruneAll()
@@ -316,8 +836,10 @@ local function confirm()
     end
   end
   if retryAt > now then return { 'retry', fmt(retryAt) } end
-  b.margin = margin()
+  b.margin = margin(req.m)
   markSent(b, now + b.margin)
+  local vf = 'v:' .. fmt(b.rank)
+  if b.tag > num(redis.call('HGET', META, vf) or '0') then redis.call('HSET', META, vf, fmt(b.tag)) end
   if req.pv == 1 and redis.call('HEXISTS', BOOK, b.id) == 1 then
     redis.call('ZADD', FLOAT, fmt(b.at), pad(tonumber(b.id)))
   end
@@ -350,6 +872,11 @@ local function commit()
     insert(w.all, time, b.seq, cost)
     remove(w.sent, b.seq, old)
     insert(w.sent, sentTime, b.seq, cost)
+    if b.maxShare ~= nil then
+      local tenantTime = ttime(w.cap, b.tenant, b.seq, old) or time
+      tremove(w.cap, b.tenant, b.seq, old)
+      tinsert(w.cap, b.tenant, tenantTime, b.seq, cost)
+    end
   end
   pruneAll()
   return { 'ok' }
@@ -363,6 +890,7 @@ local function cancel()
     local cost = costOn(w, b.tokens)
     remove(w.all, b.seq, cost)
     remove(w.sent, b.seq, cost)
+    if b.maxShare ~= nil then tremove(w.cap, b.tenant, b.seq, cost) end
   end
   pruneAll()
   return { 'ok' }
@@ -446,6 +974,17 @@ local function status()
     out[#out + 1] = fmt(used)
     if nxt > now then out[#out + 1] = fmt(nxt) else out[#out + 1] = '' end
   end
+  -- Waiting bookings by class and tenant, ordered by class then tenant.
+  local groups = {}
+  local all = redis.call('HGETALL', DEPTH)
+  for j = 1, #all, 2 do
+    local r, tn = string.match(all[j], '^q([^:]*):(.*)$')
+    if r ~= nil and tonumber(all[j + 1]) > 0 then groups[#groups + 1] = { num(r), tn, all[j + 1] } end
+  end
+  table.sort(groups, function(x, y) return x[1] < y[1] or (x[1] == y[1] and x[2] < y[2]) end)
+  for _, g in ipairs(groups) do
+    out[#out + 1] = fmt(g[1]); out[#out + 1] = g[2]; out[#out + 1] = g[3]
+  end
   return out
 end
 
@@ -455,10 +994,10 @@ end
 local function keepAlive()
   local horizon = math.max(now, blocked())
   for _, w in ipairs(windows) do
-    for _, L in ipairs({ w.all, w.sent }) do
-      local last = redis.call('ZRANGE', L.key, -1, -1, 'WITHSCORES')
+    for _, key in ipairs({ w.all.key, w.sent.key, w.cap.key }) do
+      local last = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
       if #last > 0 then
-        local t = tonumber(last[2])
+        local t = num(last[2])
         local keep = t + w.interval
         if w.ps then
           for _, p in ipairs(w.ps) do
@@ -470,7 +1009,7 @@ local function keepAlive()
     end
   end
   local q = redis.call('ZRANGE', QUEUE, -1, -1, 'WITHSCORES')
-  if #q > 0 then horizon = math.max(horizon, tonumber(q[2])) end
+  if #q > 0 then horizon = math.max(horizon, num(q[2])) end
   local ttl = math.ceil(horizon - now) + 60000
   for _, k in ipairs(KEYS) do
     local cur = redis.call('PTTL', k)
@@ -486,6 +1025,10 @@ local result = ops[op]()
 for _, w in ipairs(windows) do
   for _, L in ipairs({ w.all, w.sent }) do
     if L.dirty then redis.call('HSET', META, L.field, fmt(L.sum)) end
+  end
+  for tn, _ in pairs(w.cap.dirty) do
+    local s = w.cap.cache[tn]
+    if s == 0 then redis.call('HDEL', w.cap.sums, tn) else redis.call('HSET', w.cap.sums, tn, fmt(s)) end
   end
 end
 if op ~= 'status' or redis.call('EXISTS', META) == 1 then keepAlive() end

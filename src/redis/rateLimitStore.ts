@@ -8,6 +8,9 @@ import type {
   StoreConfirmResult,
   StoreConstrainRequest,
   StoreConstrainResult,
+  StoreMovedBooking,
+  StorePlace,
+  StoreQueueStatus,
   StoreRecordRequest,
   StoreReleaseRequest,
   StoreReserveRequest,
@@ -48,7 +51,15 @@ export interface RedisRateLimitStoreOptions {
   staleBookingMs?: number;
 }
 
-const SCRIPT_NAME = "ratelimit_v2";
+/**
+ * The script and its key layout. v3 (queue places, tenant shares) keeps its keys under `v3:`, so
+ * keys an earlier version wrote are never read (they expire a minute after their last window).
+ */
+const SCRIPT_NAME = "ratelimit_v3";
+const LAYOUT = "v3";
+
+/** The keys of one model: meta, bookings, queue, provisional, waiting counts. */
+const FIXED_KEYS = ["m", "b", "q", "f", "d"] as const;
 
 /** The JSON the script decodes for a window (short names keep the payload small). */
 interface WireWindow {
@@ -62,11 +73,13 @@ interface WireWindow {
 
 /**
  * A {@link RateLimitStore} in Redis, shared by every process that uses the same Redis and
- * `keyPrefix`: the semantics of `MemoryRateLimitStore` (sliding-window logs per dimension, FIFO
- * bookings, exact earliest start, check-and-stamp at send time, stamps from evidence of arrival,
- * header phantoms and releases, retry-hint blocks), each method ONE Lua script over the model's
- * keys, so concurrent replicas never double-book. Keys share the model's `{hash-tag}` (Redis Cluster) and expire a minute after
- * nothing in them matters any more.
+ * `keyPrefix`: the semantics of `MemoryRateLimitStore` (sliding-window logs per dimension, queue
+ * places: priority classes with aging, tenants by weighted fair queueing and `maxShare` caps,
+ * bookings moved later by higher-class arrivals; exact earliest start, check-and-stamp at send
+ * time, stamps from evidence of arrival, header phantoms and releases, retry-hint blocks), each
+ * method ONE Lua script over the model's keys, so concurrent replicas never double-book. Keys
+ * share the model's `{hash-tag}` (Redis Cluster) and expire a minute after nothing in them matters
+ * any more.
  *
  * Calls fail (reject) when Redis is unreachable or slow; wrap the store in
  * `ResilientRateLimitStore` to fall back to a local share of each limit instead.
@@ -91,6 +104,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       t: req.tokens,
       mw: Number.isFinite(req.maxWaitMs) ? Math.max(0, req.maxWaitMs) : -1,
       m: finiteMargin(req.arrivalMarginMs),
+      ...(req.place ? { p: wirePlace(req.place) } : {}),
     };
     const { reply, toCaller } = await this.call("reserve", req.key, req.windows, req.now, payload);
     const [kind, a = "", b = "", c = ""] = reply;
@@ -98,7 +112,13 @@ export class RedisRateLimitStore implements RateLimitStore {
       const waitMs = num(c);
       // In server time the store's instant is translated into the caller's clock (late by at
       // most the round trip, never early), which is what `RateLimiter.acquire` sleeps towards.
-      return { kind: "granted", entryId: a, startAt: toCaller(num(b)), waitMs };
+      const granted = { kind: "granted" as const, entryId: a, startAt: toCaller(num(b)), waitMs };
+      // Then (entry id, new start) of every booking it moved; the last element is the script's now.
+      const moved: StoreMovedBooking[] = [];
+      for (let i = 4; i + 1 < reply.length - 1; i += 2) {
+        moved.push({ entryId: reply[i]!, startAt: toCaller(num(reply[i + 1]!)) });
+      }
+      return moved.length > 0 ? { ...granted, moved } : granted;
     }
     if (kind === "wait_too_long") return { kind: "wait_too_long", waitMs: num(a), dimension: b };
     return { kind: "never_fits", dimension: a, requested: num(b), limit: num(c) };
@@ -118,6 +138,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     });
     // A server-time `retryAt` maps into the caller's clock late by at most the round trip.
     if (reply[0] === "lost") return { ok: false, retryAt: req.now, lost: true };
+    if (reply[0] === "moved") return { ok: false, retryAt: toCaller(num(reply[1] ?? "")), moved: true };
     return reply[0] === "retry" ? { ok: false, retryAt: toCaller(num(reply[1] ?? "")) } : { ok: true };
   }
 
@@ -167,17 +188,22 @@ export class RedisRateLimitStore implements RateLimitStore {
       const next = reply[3 + 2 * i] ?? "";
       return next === "" ? { name: w.name, used } : { name: w.name, used, nextFreeAt: toCaller(num(next)) };
     });
-    return blocked === "" ? { windows } : { blockedUntil: toCaller(num(blocked)), windows };
+    // Then (rank, tenant, waiting) per class and tenant; the last element is the script's now.
+    const queue: StoreQueueStatus[] = [];
+    for (let i = 2 + 2 * req.windows.length; i + 2 < reply.length - 1; i += 3) {
+      queue.push({ rank: num(reply[i]!), tenant: reply[i + 1]!, waiting: num(reply[i + 2]!) });
+    }
+    return blocked === "" ? { windows, queue } : { blockedUntil: toCaller(num(blocked)), windows, queue };
   }
 
   /** Deletes every key of `model` (tests, or after changing a model's limits for good). */
   async clear(model: string): Promise<void> {
-    const keys = [this.key(model, "m"), this.key(model, "b"), this.key(model, "q"), this.key(model, "f")];
-    await withTimeout(this.runner.run("del_v1", DEL_LUA, keys, []), this.timeoutMs, "clear");
+    const keys = FIXED_KEYS.map((k) => this.key(model, k));
+    await withTimeout(this.runner.run("del_v3", DEL_LUA, keys, []), this.timeoutMs, "clear");
   }
 
   private key(model: string, suffix: string): string {
-    return taggedKey(this.prefix, model, suffix);
+    return taggedKey(this.prefix, model, `${LAYOUT}:${suffix}`);
   }
 
   private async call(
@@ -187,8 +213,15 @@ export class RedisRateLimitStore implements RateLimitStore {
     now: number,
     payload: Record<string, unknown>,
   ): Promise<{ reply: string[]; toCaller: (t: number) => number }> {
-    const keys = [this.key(model, "m"), this.key(model, "b"), this.key(model, "q"), this.key(model, "f")];
-    for (const w of windows) keys.push(this.key(model, `w:${w.name}`), this.key(model, `x:${w.name}`));
+    const keys = FIXED_KEYS.map((k) => this.key(model, k));
+    for (const w of windows) {
+      keys.push(
+        this.key(model, `w:${w.name}`),
+        this.key(model, `x:${w.name}`),
+        this.key(model, `c:${w.name}`),
+        this.key(model, `t:${w.name}`),
+      );
+    }
     const server = this.clock === undefined;
     const body = JSON.stringify({
       ...payload,
@@ -213,21 +246,30 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 }
 
-// Deletes the fixed keys and every window key found through the meta hash's sum fields.
+// Deletes the fixed keys and every window's keys found through the meta hash's sum fields.
 const DEL_LUA = `
 local fields = redis.call('HKEYS', KEYS[1])
 local base = string.sub(KEYS[1], 1, -2)
 for _, f in ipairs(fields) do
   local p = string.sub(f, 1, 2)
-  if p == 's:' then redis.call('DEL', base .. 'w:' .. string.sub(f, 3)) end
-  if p == 'x:' then redis.call('DEL', base .. 'x:' .. string.sub(f, 3)) end
+  if p == 's:' or p == 'x:' then
+    local n = string.sub(f, 3)
+    redis.call('DEL', base .. 'w:' .. n, base .. 'x:' .. n, base .. 'c:' .. n, base .. 't:' .. n)
+  end
 end
-return redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
+return redis.call('DEL', unpack(KEYS))
 `;
 
 function wire(w: WindowSpec): WireWindow {
   const base = { n: w.name, r: w.unit === "requests" ? 1 : 0, l: w.limit, i: w.intervalMs } as const;
   return w.kind === "calendar" ? { ...base, c: 1, p: w.periodStarts } : { ...base, c: 0 };
+}
+
+/** The JSON the script decodes for a place; `ag` is a string so that `Infinity` survives JSON. */
+function wirePlace(p: StorePlace): { r: number; tn: string; wt: number; ms?: number; ag: string } {
+  const ag = Number.isFinite(p.agingMs) ? String(p.agingMs) : p.agingMs > 0 ? "inf" : "-inf";
+  const base = { r: p.rank, tn: p.tenant, wt: p.weight, ag };
+  return p.maxShare === undefined ? base : { ...base, ms: p.maxShare };
 }
 
 function finiteMargin(ms: number | undefined): number {

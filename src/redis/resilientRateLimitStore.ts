@@ -9,6 +9,8 @@ import type {
   StoreConfirmResult,
   StoreConstrainRequest,
   StoreConstrainResult,
+  StoreMovedBooking,
+  StorePlace,
   StoreRecordRequest,
   StoreReleaseRequest,
   StoreReserveRequest,
@@ -132,8 +134,12 @@ export class ResilientRateLimitStore implements RateLimitStore {
   private readonly retryIntervalMs: number;
   /** Bookings moved to the other store: the id in the ticket -> the id it has now. */
   private readonly moved = new Map<string, string>();
+  /** ...and back: the id a booking has now -> the id in its ticket. */
+  private readonly ticketOf = new Map<string, string>();
   /** Tokens of every open booking, by the id in the ticket (a move re-books them). */
   private readonly tokens = new Map<string, number>();
+  /** The queue place of every open booking that named one, by the id in the ticket (likewise). */
+  private readonly places = new Map<string, StorePlace>();
   private readonly keys = new Map<string, KeyMemory>();
   /** Until this instant (the callers' clock) Redis only records: see the class comment. */
   private handoverUntil = Number.NEGATIVE_INFINITY;
@@ -165,7 +171,16 @@ export class ResilientRateLimitStore implements RateLimitStore {
     if (r.value.kind !== "granted") return r.value;
     const entryId = `${r.via}:${r.value.entryId}`;
     this.tokens.set(entryId, req.tokens);
-    return { ...r.value, entryId };
+    if (req.place) this.places.set(entryId, req.place);
+    const { moved, ...granted } = r.value;
+    if (!moved) return { ...granted, entryId };
+    // Bookings it moved, by the ids their tickets carry (a booking re-booked in the other store
+    // keeps its first id).
+    const tickets: StoreMovedBooking[] = moved.map((m) => {
+      const current = `${r.via}:${m.entryId}`;
+      return { entryId: this.ticketOf.get(current) ?? current, startAt: m.startAt };
+    });
+    return { ...granted, entryId, moved: tickets };
   }
 
   /**
@@ -409,6 +424,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
     if (tokens === undefined) return { ok: false, retryAt: req.now, lost: true }; // not booked here
     await this.seedLocal(req);
     const windows = this.scaled(req.windows);
+    const place = this.places.get(original);
     const r = await this.local.reserve({
       key: req.key,
       windows,
@@ -416,11 +432,12 @@ export class ResilientRateLimitStore implements RateLimitStore {
       tokens,
       maxWaitMs: Number.POSITIVE_INFINITY,
       ...(req.arrivalMarginMs === undefined ? {} : { arrivalMarginMs: req.arrivalMarginMs }),
+      ...(place ? { place } : {}),
     });
     // Larger than the local share: it cannot go during the outage.
     if (r.kind !== "granted") return { ok: false, retryAt: Number.POSITIVE_INFINITY };
     const id = `l:${r.entryId}`;
-    this.moved.set(original, id);
+    this.rebooked(original, id);
     this.memory(req.key, req.windows).orphans.push({ entryId: inner, windows: req.windows });
     return this.confirm(req);
   }
@@ -435,6 +452,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
     inner: string,
   ): Promise<StoreConfirmResult | undefined> {
     const tokens = this.tokens.get(original)!;
+    const place = this.places.get(original);
     let r: StoreReserveResult;
     try {
       r = (
@@ -448,6 +466,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
               tokens,
               maxWaitMs: Number.POSITIVE_INFINITY,
               ...(req.arrivalMarginMs === undefined ? {} : { arrivalMarginMs: req.arrivalMarginMs }),
+              ...(place ? { place } : {}),
             }),
           async () => ({ kind: "wait_too_long", waitMs: 0, dimension: "" }) as const,
         )
@@ -468,7 +487,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
       }
       return { ok: true };
     }
-    this.moved.set(original, `r:${r.entryId}`);
+    this.rebooked(original, `r:${r.entryId}`);
     await this.local.cancel({ ...req, entryId: inner, windows: this.scaled(req.windows) });
     return r.startAt > req.now ? { ok: false, retryAt: r.startAt } : undefined;
   }
@@ -498,8 +517,19 @@ export class ResilientRateLimitStore implements RateLimitStore {
     if (mem.sent.size > MAX_SENT) mem.sent.delete(mem.sent.keys().next().value!);
   }
 
+  /** The booking of ticket `original` now lives under `current`. */
+  private rebooked(original: string, current: string): void {
+    const before = this.moved.get(original);
+    if (before !== undefined) this.ticketOf.delete(before);
+    this.moved.set(original, current);
+    this.ticketOf.set(current, original);
+  }
+
   private forget(original: string): void {
     this.tokens.delete(original);
+    this.places.delete(original);
+    const current = this.moved.get(original);
+    if (current !== undefined) this.ticketOf.delete(current);
     this.moved.delete(original);
   }
 
