@@ -223,10 +223,13 @@ export class MemoryRateLimitStore implements RateLimitStore {
       st.queue.push(nb); // the common case: last in queue order, nothing moves
     } else {
       const kept = st.queue.slice(st.queueHead, cut);
+      // Sent early (confirmed before their start) ones after the cut stay, ahead of re-slotted
+      // ones at the same start (as the Redis store orders them).
+      const sentTail = st.queue.slice(cut).filter((b) => b.open && b.sent);
       const requeued = [...displaced, nb]
         .filter((b) => b.open)
         .sort((a, b) => a.start - b.start || a.seq - b.seq);
-      st.queue = kept.concat(requeued);
+      st.queue = kept.concat(mergeByStart(sentTail, requeued));
       st.queueHead = 0;
     }
     const result: StoreReserveResult = { kind: "granted", entryId: nb.id, startAt: mine.start, waitMs };
@@ -623,6 +626,19 @@ export class MemoryRateLimitStore implements RateLimitStore {
       st.queueHead = 0;
     }
   }
+}
+
+/** Two lists sorted by start, merged; at equal starts `first`'s come first. */
+function mergeByStart(first: Booking[], second: Booking[]): Booking[] {
+  const out: Booking[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < first.length || j < second.length) {
+    if (j >= second.length || (i < first.length && first[i]!.start <= second[j]!.start))
+      out.push(first[i++]!);
+    else out.push(second[j++]!);
+  }
+  return out;
 }
 
 /** Aged past being moved: it keeps its start whatever arrives. */

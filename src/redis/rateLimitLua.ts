@@ -627,17 +627,15 @@ local function reserve()
     if fb then floorBinding = fb.binding end
   end
 
-  local displaced, dropped, before, excl = {}, {}, {}, {}
+  local displaced, before, excl = {}, {}, {}
   if cut then
     for _, m in ipairs(redis.call('ZRANGE', QUEUE, cutRank, -1)) do
       local b = booking(qid(m))
-      if b then
-        if b.sent then dropped[#dropped + 1] = b
-        else
-          displaced[#displaced + 1] = b
-          before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped }
-          excl[b.seq] = true
-        end
+      -- Sent early (confirmed before their start) ones keep their place.
+      if b and not b.sent then
+        displaced[#displaced + 1] = b
+        before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped }
+        excl[b.seq] = true
       end
     end
   end
@@ -798,7 +796,6 @@ local function reserve()
     ord = ord + 1
     nb.ord = ord
   else
-    for _, b in ipairs(dropped) do redis.call('ZREM', QUEUE, qmember(b)) end
     requeued[#requeued + 1] = nb
     table.sort(requeued, function(x, y) return x.start < y.start or (x.start == y.start and x.seq < y.seq) end)
     for _, b in ipairs(requeued) do
