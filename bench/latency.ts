@@ -25,6 +25,7 @@ import { AutoPickerChatModel } from "../src/model/AutoPickerChatModel";
 import { RedisRateLimitStore } from "../src/redis";
 import { GEMINI, gemini, OPENAI, openai } from "./lib/clients";
 import { answerTime, describeLatency, type LatencySpec } from "./lib/latency";
+import { deleteKeys } from "./lib/redisKeys";
 import { SendStampingClient } from "./lib/reference";
 import { type RemoteSim, startRemoteSim } from "./lib/remoteSim";
 import { ratio, seconds, sleep, table } from "./lib/stats";
@@ -245,15 +246,6 @@ async function redisAnswers(): Promise<boolean> {
   } finally {
     client.disconnect();
   }
-}
-
-async function deleteKeys(client: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await client.unlink(...keys);
-  } while (cursor !== "0");
 }
 
 async function main(): Promise<void> {

@@ -35,6 +35,7 @@ import {
   workloadCalls,
 } from "./lib/priority";
 import type { WorkerCommand, WorkerReply } from "./lib/priorityWorker";
+import { deleteKeys } from "./lib/redisKeys";
 import { percent, percentile, table } from "./lib/stats";
 
 const WORKER = fileURLToPath(new URL("./lib/priorityWorker.ts", import.meta.url));
@@ -92,12 +93,7 @@ export async function runPriorityBench(options: PriorityBenchOptions = {}): Prom
     const fleet = await fleetRunner(redisUrl, `${prefix}fleet:`, 4);
     out.push(await section("RedisRateLimitStore, 4 processes", fleet, active, log));
   } finally {
-    let cursor = "0";
-    do {
-      const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-      cursor = next;
-      if (keys.length > 0) await client.unlink(...keys);
-    } while (cursor !== "0");
+    await deleteKeys(client, prefix);
     await client.quit();
   }
   return out.join("\n\n");

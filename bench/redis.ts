@@ -14,6 +14,7 @@ import { Redis } from "ioredis";
 import { exits, maxInWindow, startFleet } from "../__tests__/redis.fleet";
 import { MemoryRateLimitStore, type RateLimitStore, type WindowSpec } from "../src/limits";
 import { RedisRateLimitStore } from "../src/redis";
+import { deleteKeys } from "./lib/redisKeys";
 
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
 const prefix = `autopicker-bench:${process.pid}:`;
@@ -106,12 +107,7 @@ async function main(): Promise<void> {
     "\nStarts are send instants: acquire() confirmed each booking at the store (check-and-stamp) right before. Each slot stands at its send instant plus the transit allowance (25 ms for a 1 s window), so a window lasts 1.025 s for the next caller, and a batch that leaves late pushes the next one back by as much: over long runs throughput stays below ~97.6% of the limit.",
   );
 
-  let cursor = "0";
-  do {
-    const [next, keys] = await client.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await client.unlink(...keys);
-  } while (cursor !== "0");
+  await deleteKeys(client, prefix);
   await client.quit();
 }
 
