@@ -1,4 +1,13 @@
 import {
+  ahead,
+  compareQueue,
+  DEFAULT_STORE_PLACE,
+  normalizedCost,
+  pinned,
+  shareDimension,
+  shareLimit,
+} from "./queueOrder";
+import {
   type CalendarWindowSpec,
   costOn,
   type RateLimitStore,
@@ -85,14 +94,6 @@ interface KeyState {
   /** Per capped tenant, per window: its own bookings, checked against `maxShare` of the limit. */
   readonly tenantLogs: Map<string, Map<string, WindowLog>>;
 }
-
-/** The place of a booking whose request names none. */
-const DEFAULT_STORE_PLACE: StorePlace = Object.freeze({
-  rank: 1,
-  tenant: "",
-  weight: 1,
-  agingMs: Number.POSITIVE_INFINITY,
-});
 
 /** A candidate start during a re-slot, and what decided it. */
 interface Slot {
@@ -639,42 +640,6 @@ function mergeByStart(first: Booking[], second: Booking[]): Booking[] {
     else out.push(second[j++]!);
   }
   return out;
-}
-
-/** Aged past being moved: it keeps its start whatever arrives. */
-function pinned(b: Booking, now: number): boolean {
-  return now - b.arrivedAt >= b.place.agingMs;
-}
-
-/** Queue order among waiting bookings: aged ones first (by start), then class, tag, booking order. */
-function compareQueue(x: Booking, y: Booking, now: number): number {
-  const px = pinned(x, now);
-  const py = pinned(y, now);
-  if (px !== py) return px ? -1 : 1;
-  if (px) return x.start - y.start || x.seq - y.seq;
-  return x.place.rank - y.place.rank || x.tag - y.tag || x.seq - y.seq;
-}
-
-/** Whether the new booking `nb` goes before the waiting booking `b` (which is not aged). */
-function ahead(nb: Booking, b: Booking): boolean {
-  return nb.place.rank < b.place.rank || (nb.place.rank === b.place.rank && nb.tag < b.tag);
-}
-
-/** A call's cost as a fraction of its tightest window: what fair shares are counted in. */
-function normalizedCost(windows: readonly WindowSpec[], tokens: number): number {
-  let c = 0;
-  for (const w of windows) c = Math.max(c, costOn(w.unit, tokens) / w.limit);
-  return c;
-}
-
-/** A tenant's cap on `w`: whole units, rounded down (so the share is never exceeded). */
-function shareLimit(w: WindowSpec, maxShare: number): number {
-  return Math.floor(w.limit * maxShare + 1e-9);
-}
-
-/** The name reported when a tenant's `maxShare` decides a start. */
-function shareDimension(w: WindowSpec): string {
-  return `${w.name} (tenant share)`;
 }
 
 /** The earliest instant >= `from` at which `log` has room for `cost` within `limit` on `w`. */
