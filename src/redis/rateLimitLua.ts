@@ -6,12 +6,13 @@
  * sets instead of `WindowLog`s.
  *
  * Layout (all keys share the model's `{hash-tag}`, so a Cluster runs the script on one slot):
- * - `KEYS[1]` meta hash: `seq` (booking counter), `ord` (queue-order counter), `blk` (retry-hint
+ * - `KEYS[1]` meta hash: `seq` (booking counter), `ord` (largest queue ord given), `blk` (retry-hint
  *   block), `s:<window>` / `x:<window>` running sums of the two logs, `v:<rank>` virtual time of a
  *   class (largest tag sent), `lt:<rank>:<tenant>` last tag given to a tenant in a class
  * - `KEYS[2]` hash of open bookings: id -> `|`-separated record (see `save`; id = its seq)
- * - `KEYS[3]` sorted set of queued bookings: score = start, member = `<zero-padded ord>:<id>`; the
- *   queue order of the memory store is (start, ord)
+ * - `KEYS[3]` sorted set of queued bookings: score = start, member = `<zero-padded ord>:<zero-padded
+ *   id>`; the queue order of the memory store is (start, ord, id), and a re-slot rewrites only the
+ *   members whose start or place among equal starts changed (see the end of `reserve`)
  * - `KEYS[4]` sorted set of provisional bookings (confirmed, not seen on the wire yet) by entry time
  * - `KEYS[5]` hash of waiting bookings (granted, not sent): `q<rank>:<tenant>` -> count, `cap` ->
  *   how many of them were placed by their tenant's `maxShare`
@@ -20,9 +21,11 @@
  *   `<zero-padded seq>:<cost>:<tenant>`: one key for all tenants, since a re-slot touches the logs
  *   of tenants the caller cannot name in advance) and the hash of those tenants' running sums.
  *
- * A reservation that moves waiting bookings computes the new slots on in-script copies of the
- * logs' recent entries (loaded newest first, only as far back as a query needs), then writes only
- * if it is granted, so a refusal leaves every key as it was.
+ * A reservation that moves nothing (the common case) takes its slot straight from the logs, read
+ * newest first back to one window before the latest queued start. One that moves waiting bookings
+ * computes the new slots on in-script copies of the logs' recent entries (loaded newest first, only
+ * as far back as a query needs), then writes, only if it is granted and only what changed, so a
+ * refusal leaves every key as it was.
  *
  * Numbers leave the script as strings (`%.17g`): Redis truncates Lua numbers to integers.
  */
@@ -215,11 +218,14 @@ end
 -- The earliest x at which the entries inside (x - interval, x] sum to at most budget: the entry
 -- that must leave is the newest whose own cost takes the entries after it over the budget, so the
 -- scan goes newest first and stops within one window's worth of entries.
-local function earliestWithin(L, interval, budget)
+-- With lo, entries at or before lo are not read (the caller asks from lo + interval on).
+local function earliestWithin(L, interval, budget, lo)
   if total(L) - budget <= 0 then return -INF end
   local acc, from = 0, 0
+  local bottom = '-inf'
+  if lo ~= nil then bottom = '(' .. fmt(lo) end
   while true do
-    local batch = redis.call('ZREVRANGE', L.key, from, from + 63, 'WITHSCORES')
+    local batch = redis.call('ZREVRANGEBYSCORE', L.key, '+inf', bottom, 'WITHSCORES', 'LIMIT', from, 64)
     if #batch == 0 then return -INF end
     for j = 1, #batch, 2 do
       local c = mcost(batch[j])
@@ -230,10 +236,38 @@ local function earliestWithin(L, interval, budget)
   end
 end
 
-local function earliest(w, from, cost)
-  if not w.ps then return math.max(from, earliestWithin(w.all, w.interval, w.limit - cost)) end
+local function earliestOn(w, from, cost, limit, lo)
+  if not w.ps then return math.max(from, earliestWithin(w.all, w.interval, limit - cost, lo)) end
   for k = periodIndex(w.ps, from), #w.ps do
-    if periodSum(w, w.all, k) + cost <= w.limit then return math.max(from, w.ps[k]) end
+    if periodSum(w, w.all, k) + cost <= limit then return math.max(from, w.ps[k]) end
+  end
+  return INF
+end
+local function earliest(w, from, cost) return earliestOn(w, from, cost, w.limit) end
+
+-- The same on one tenant's entries of the capped tenants' log (newest first, others skipped).
+local function tearliestWithin(T, tenant, interval, budget, lo)
+  if tsum(T, tenant) - budget <= 0 then return -INF end
+  local acc, from = 0, 0
+  local bottom = '-inf'
+  if lo ~= nil then bottom = '(' .. fmt(lo) end
+  while true do
+    local batch = redis.call('ZREVRANGEBYSCORE', T.key, '+inf', bottom, 'WITHSCORES', 'LIMIT', from, 64)
+    if #batch == 0 then return -INF end
+    for j = 1, #batch, 2 do
+      local _, c, tn = tparse(batch[j])
+      if tn == tenant then
+        if acc + c > budget then return num(batch[j + 1]) + interval end
+        acc = acc + c
+      end
+    end
+    from = from + 64
+  end
+end
+local function tearliestOn(w, tenant, from, cost, limit, lo)
+  if not w.ps then return math.max(from, tearliestWithin(w.cap, tenant, w.interval, limit - cost, lo)) end
+  for k = periodIndex(w.ps, from), #w.ps do
+    if tperiodSum(w, tenant, k) + cost <= limit then return math.max(from, w.ps[k]) end
   end
   return INF
 end
@@ -279,31 +313,25 @@ end
 local function unesc(s)
   return (string.gsub(s, '%%(%x%x)', function(h) return string.char(tonumber(h, 16)) end))
 end
-local function split(s)
-  local out, i = {}, 1
-  while true do
-    local j = string.find(s, '|', i, true)
-    if not j then out[#out + 1] = string.sub(s, i); return out end
-    out[#out + 1] = string.sub(s, i, j - 1)
-    i = j + 1
-  end
-end
-
-local function booking(id)
-  local v = redis.call('HGET', BOOK, id)
+local FIELDS = '^' .. string.rep('([^|]*)|', 16) .. '([^|]*)$'
+local function parseBooking(id, v)
   if not v then return nil end
-  local f = split(v)
+  local f = { string.match(v, FIELDS) }
   if #f ~= 17 then return nil end -- another layout: not ours to read
   local ms = nil
   if f[10] ~= '' then ms = num(f[10]) end
+  local binding, tenant = f[16], f[17]
+  if string.find(binding, '%', 1, true) then binding = unesc(binding) end
+  if string.find(tenant, '%', 1, true) then tenant = unesc(tenant) end
   return {
     id = id, start = num(f[1]), seq = tonumber(f[2]), tokens = num(f[3]), at = num(f[4]),
     sent = (f[5] == '1'), margin = num(f[6]), ord = tonumber(f[7]), rank = num(f[8]),
     weight = num(f[9]), maxShare = ms, agingMs = num(f[11]), tag = num(f[12]),
     arrivedAt = num(f[13]), capped = (f[14] == '1'), displaced = (f[15] == '1'),
-    binding = unesc(f[16]), tenant = unesc(f[17]),
+    binding = binding, tenant = tenant,
   }
 end
+local function booking(id) return parseBooking(id, redis.call('HGET', BOOK, id)) end
 
 local function flag(x) if x then return '1' end return '0' end
 local function save(b)
@@ -316,8 +344,9 @@ local function save(b)
   }, '|'))
 end
 
-local function qmember(b) return pad(b.ord) .. ':' .. b.id end
-local function qid(m) return string.match(m, ':(.*)$') end
+local function qkey(ord, seq) return pad(ord) .. ':' .. pad(seq) end
+local function qmember(b) return qkey(b.ord, b.seq) end
+local function qid(m) return tostring(tonumber(string.match(m, ':(.*)$'))) end
 
 -- Waiting bookings (granted, not sent) by class and tenant, and how many of them are capped.
 local function waiting(b, d)
@@ -586,8 +615,7 @@ local function reserve()
   local lower = now
   if maxShare ~= nil then
     for _, w in ipairs(windows) do
-      local v = newView(w, tenant, {}, {}, now - w.interval)
-      local t = vearliest(v, lower, costOn(w, tokens), shareLimit(w, maxShare))
+      local t = tearliestOn(w, tenant, lower, costOn(w, tokens), shareLimit(w, maxShare))
       if t > lower then lower = t end
     end
   end
@@ -627,22 +655,109 @@ local function reserve()
     if fb then floorBinding = fb.binding end
   end
 
-  local displaced, before, excl = {}, {}, {}
-  if cut then
-    for _, m in ipairs(redis.call('ZRANGE', QUEUE, cutRank, -1)) do
-      local b = booking(qid(m))
-      -- Sent early (confirmed before their start) ones keep their place.
-      if b and not b.sent then
-        displaced[#displaced + 1] = b
-        before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped }
-        excl[b.seq] = true
+  -- The earliest start >= from at which every window, and the tenant's share, has room for b, on
+  -- the logs as allEarliest / tenantEarliest see them.
+  local anyCalendar = false
+  for _, w in ipairs(windows) do if w.ps then anyCalendar = true end end
+  local function slotFor(b, from, fromBinding, allEarliest, tenantEarliest)
+    local start, binding, capped = from, fromBinding, false
+    if blk > start then start = blk; binding = 'retry_after' end
+    for _ = 0, 2 * #windows do
+      local moved = false
+      for i, w in ipairs(windows) do
+        local cost = costOn(w, b.tokens)
+        local t = allEarliest(i, w, start, cost, w.limit)
+        if t > start then start = t; binding = w.name; capped = false; moved = true end
+        if b.maxShare ~= nil then
+          local tt = tenantEarliest(i, w, b.tenant, start, cost, shareLimit(w, b.maxShare))
+          if tt > start then start = tt; binding = shareDimension(w); capped = true; moved = true end
+        end
       end
+      -- Without calendar windows each answer is max(start, a bound that does not depend on
+      -- start): one round settles it.
+      if not moved or start == INF or not anyCalendar then break end
+    end
+    return start, binding, capped
+  end
+
+  local slack = margin(req.m)
+  local function book()
+    redis.call('HSET', META, 'seq', fmt(seq))
+    redis.call('HSET', META, ltField, fmt(tag))
+    for _, w in ipairs(windows) do
+      local cost = costOn(w, tokens)
+      insert(w.all, nb.at, seq, cost)
+      if maxShare ~= nil then tinsert(w.cap, tenant, nb.at, seq, cost) end
+    end
+  end
+  local function refused()
+    local waitMs = nb.start - now
+    -- No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
+    if nb.start == INF or (req.mw >= 0 and waitMs > req.mw) then
+      -- Nothing was written: every booking stands where it stood.
+      return { 'wait_too_long', fmt(waitMs), nb.binding }
+    end
+    return nil
+  end
+
+  if not cut then
+    -- Nothing moves (the common case): the slot straight from the logs, last in queue order. Its
+    -- queue member takes the current ord (every member has one at most that, and a smaller seq).
+    -- A sliding window's bound does not depend on from: each is scanned once, and only back to
+    -- floor - interval (every start asked for is at least the floor).
+    local bounds = {}
+    local function memo(k, w, from, f)
+      if w.ps then return f(from) end
+      local e = bounds[k]
+      if e == nil then e = f(-INF); bounds[k] = e end
+      return math.max(from, e)
+    end
+    nb.start, nb.binding, nb.capped = slotFor(nb, floor, floorBinding,
+      function(i, w, from, cost, limit)
+        return memo('a' .. i, w, from, function(x) return earliestOn(w, x, cost, limit, floor - w.interval) end)
+      end,
+      function(i, w, tn, from, cost, limit)
+        return memo('t' .. i, w, from, function(x)
+          return tearliestOn(w, tn, x, cost, limit, floor - w.interval)
+        end)
+      end)
+    local no = refused()
+    if no then return no end
+    nb.at = nb.start + slack
+    book()
+    nb.ord = tonumber(redis.call('HGET', META, 'ord') or '0')
+    save(nb)
+    redis.call('ZADD', QUEUE, fmt(nb.start), qmember(nb))
+    waiting(nb, 1)
+    return { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
+  end
+
+  -- Every waiting booking after the cut is re-slotted; sent early (confirmed before their start)
+  -- ones keep their place (the largest queue member of those at each start is kept in sentMax).
+  local displaced, before, excl, sentMax = {}, {}, {}, {}
+  local tail = redis.call('ZRANGE', QUEUE, cutRank, -1)
+  local records = {}
+  for from = 1, #tail, 256 do
+    local ids = {}
+    for j = from, math.min(from + 255, #tail) do ids[#ids + 1] = qid(tail[j]) end
+    local vs = redis.call('HMGET', BOOK, unpack(ids))
+    for j = 1, #ids do records[from + j - 1] = parseBooking(ids[j], vs[j]) end
+  end
+  for j, m in ipairs(tail) do
+    local b = records[j]
+    if b and not b.sent then
+      displaced[#displaced + 1] = b
+      before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped, ord = b.ord }
+      excl[b.seq] = true
+    elseif b then
+      local cur = sentMax[b.start]
+      if cur == nil or m > cur then sentMax[b.start] = m end
     end
   end
 
-  -- Re-slot: each turn the next slot goes to the booking that can start earliest, ties to the one
-  -- first in queue order; only the first waiting booking of each class and tenant competes.
-  local slack = margin(req.m)
+  -- Re-slot on in-script copies of the logs: each turn the next slot goes to the booking that can
+  -- start earliest, ties to the one first in queue order; only the first waiting booking of each
+  -- class and tenant competes.
   local allViews, tenantViews = {}, {}
   local function exclOf(w, forTenant)
     local list = {}
@@ -674,33 +789,18 @@ local function reserve()
     end
     return v
   end
-  local function slotFor(b, from, fromBinding)
-    local start, binding, capped = from, fromBinding, false
-    if blk > start then start = blk; binding = 'retry_after' end
-    for _ = 0, 2 * #windows do
-      local moved = false
-      for i, w in ipairs(windows) do
-        local cost = costOn(w, b.tokens)
-        local t = vearliest(allView(i, w), start, cost, w.limit)
-        if t > start then start = t; binding = w.name; capped = false; moved = true end
-        if b.maxShare ~= nil then
-          local tt = vearliest(tenantView(i, w, b.tenant), start, cost, shareLimit(w, b.maxShare))
-          if tt > start then start = tt; binding = shareDimension(w); capped = true; moved = true end
-        end
-      end
-      if not moved or start == INF then break end
-    end
-    return start, binding, capped
+  local function viewEarliest(i, w, from, cost, limit) return vearliest(allView(i, w), from, cost, limit) end
+  local function tviewEarliest(i, w, tn, from, cost, limit)
+    return vearliest(tenantView(i, w, tn), from, cost, limit)
   end
 
   local todo = {}
   for _, b in ipairs(displaced) do todo[#todo + 1] = b end
   todo[#todo + 1] = nb
-  local sorted = {}
-  for k, b in ipairs(todo) do sorted[k] = b end
-  table.sort(sorted, function(x, y) return compareQueue(x, y) < 0 end)
+  -- Lanes in queue order (their order does not matter: ties go by compareQueue). A lane mostly
+  -- comes sorted already, so it is sorted only if it is not.
   local lanes, laneOf = {}, {}
-  for _, b in ipairs(sorted) do
+  for _, b in ipairs(todo) do
     local key
     if pinned(b) then key = 'p\\0' .. b.tenant else key = fmt(b.rank) .. '\\0' .. b.tenant end
     local lane = laneOf[key]
@@ -711,13 +811,20 @@ local function reserve()
     end
     lane.list[#lane.list + 1] = b
   end
+  local function precedes(x, y) return compareQueue(x, y) < 0 end
+  for _, lane in ipairs(lanes) do
+    local list = lane.list
+    for j = 2, #list do
+      if precedes(list[j], list[j - 1]) then table.sort(list, precedes); break end
+    end
+  end
   local t, binding = floor, floorBinding
   for _ = 1, #todo do
     local best, bs, bb, bc
     for _, lane in ipairs(lanes) do
       local b = lane.list[lane.next]
       if b then
-        local s, sb, sc = slotFor(b, t, binding)
+        local s, sb, sc = slotFor(b, t, binding, viewEarliest, tviewEarliest)
         if not best or s < bs or (s == bs and compareQueue(b, best.list[best.next]) < 0) then
           best, bs, bb, bc = lane, s, sb, sc
         end
@@ -738,25 +845,24 @@ local function reserve()
     end
   end
 
-  local waitMs = nb.start - now
-  -- No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
-  if nb.start == INF or (req.mw >= 0 and waitMs > req.mw) then
-    -- Nothing was written: every booking stands where it stood.
-    return { 'wait_too_long', fmt(waitMs), nb.binding }
-  end
+  local no = refused()
+  if no then return no end
 
-  redis.call('HSET', META, 'seq', fmt(seq))
-  redis.call('HSET', META, ltField, fmt(tag))
-  for _, w in ipairs(windows) do
-    local cost = costOn(w, tokens)
-    insert(w.all, nb.at, seq, cost)
-    if maxShare ~= nil then tinsert(w.cap, tenant, nb.at, seq, cost) end
+  book()
+  local out = { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
+  -- Requeued bookings by start; writes only for what changed.
+  local groups, starts = {}, {}
+  local function group(b, was)
+    local g = groups[b.start]
+    if not g then
+      g = {}
+      groups[b.start] = g
+      starts[#starts + 1] = b.start
+    end
+    g[#g + 1] = { b = b, was = was }
   end
-  local out = { 'granted', nb.id, fmt(nb.start), fmt(waitMs) }
-  local requeued = {}
   for k, b in ipairs(displaced) do
     local was = before[k]
-    redis.call('ZREM', QUEUE, qmember(b))
     if b.start ~= was.start then
       b.displaced = true
       out[#out + 1] = b.id
@@ -770,6 +876,7 @@ local function reserve()
         if b.maxShare ~= nil then tremove(w.cap, b.tenant, b.seq, cost) end
       end
       b.capped = was.capped
+      b.ord = was.ord
       close(b)
     else
       if b.at ~= was.at then
@@ -788,28 +895,59 @@ local function reserve()
         if b.capped then d = 1 end
         if redis.call('HINCRBY', DEPTH, 'cap', d) <= 0 then redis.call('HDEL', DEPTH, 'cap') end
       end
-      requeued[#requeued + 1] = b
+      group(b, was)
     end
   end
-  local ord = tonumber(redis.call('HGET', META, 'ord') or '0')
-  if #displaced == 0 then
-    ord = ord + 1
-    nb.ord = ord
-  else
-    requeued[#requeued + 1] = nb
-    table.sort(requeued, function(x, y) return x.start < y.start or (x.start == y.start and x.seq < y.seq) end)
-    for _, b in ipairs(requeued) do
-      ord = ord + 1
+  group(nb, nil)
+
+  -- Queue order (as the memory store's): at one start, the bookings kept before the cut, then the
+  -- sent ones after it, then the requeued ones by seq. A member is (ord, seq), so requeued bookings
+  -- at a start that share one ord sort by seq: the ones that kept their start keep their member
+  -- when they all have the same ord and it sorts after the kept and sent ones at that start; the
+  -- others there take that ord too. Otherwise the whole start takes a fresh ord.
+  local keptMax, keptStart = nil, nil
+  if prev and #prev > 0 then keptMax, keptStart = prev[1], num(prev[2]) end
+  local ordNow = tonumber(redis.call('HGET', META, 'ord') or '0')
+  local fresh = nil
+  for _, s in ipairs(starts) do
+    local g = groups[s]
+    for j = 2, #g do
+      if g[j].b.seq < g[j - 1].b.seq then
+        table.sort(g, function(x, y) return x.b.seq < y.b.seq end)
+        break
+      end
+    end
+    local limit = sentMax[s]
+    if keptStart == s and (limit == nil or keptMax > limit) then limit = keptMax end
+    local ord = nil
+    for _, e in ipairs(g) do
+      if e.was and e.was.start == s then
+        if ord == nil then ord = e.was.ord elseif ord ~= e.was.ord then ord = false; break end
+      end
+    end
+    if ord and limit ~= nil and qkey(ord, g[1].b.seq) <= limit then ord = false end
+    if not ord then
+      if fresh == nil then fresh = ordNow + 1 end
+      ord = fresh
+    end
+    for _, e in ipairs(g) do
+      local b, was = e.b, e.was
       b.ord = ord
-      if b ~= nb then
+      if was == nil then
         save(b)
         redis.call('ZADD', QUEUE, fmt(b.start), qmember(b))
+      else
+        local same = (ord == was.ord)
+        if not same then redis.call('ZREM', QUEUE, qkey(was.ord, b.seq)) end
+        if not same or b.start ~= was.start then redis.call('ZADD', QUEUE, fmt(b.start), qmember(b)) end
+        if not same or b.start ~= was.start or b.at ~= was.at or b.binding ~= was.binding
+          or b.capped ~= was.capped then
+          save(b)
+        end
       end
     end
   end
-  redis.call('HSET', META, 'ord', fmt(ord))
-  save(nb)
-  redis.call('ZADD', QUEUE, fmt(nb.start), qmember(nb))
+  if fresh ~= nil then redis.call('HSET', META, 'ord', fmt(fresh)) end
   waiting(nb, 1)
   return out
 end
