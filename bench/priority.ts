@@ -39,7 +39,13 @@ import { deleteKeys } from "./lib/redisKeys";
 import { percent, percentile, table } from "./lib/stats";
 
 const WORKER = fileURLToPath(new URL("./lib/priorityWorker.ts", import.meta.url));
-const WORKLOADS: readonly WorkloadName[] = ["saturation", "tenants", "weights"];
+const WORKLOADS: readonly WorkloadName[] = [
+  "saturation",
+  "tenants",
+  "weights",
+  "tenantsBurst",
+  "weightsBurst",
+];
 const SPAN_WINDOWS = 10;
 /** Replicas start a run together this long after the parent tells them. */
 const LEAD_MS = 300;
@@ -219,8 +225,10 @@ async function section(
   add("", "interactive p99 wait", sat.p99);
   add("", "p99 wait / p99 next free slot", sat.ratio);
   add("", "calls served late (refused or still waiting)", sat.unserved);
-  add("2. equal tenants", "min Jain index, every 10 windows", jain(results.get("tenants")!));
-  add("3. weights 3:1", "tenant a share, worst 10 windows", weighted(results.get("weights")!));
+  add("2. equal tenants", "min Jain index, every 10 windows", jain(results.get("tenants")!, "tenants"));
+  add("", "the same, 240-call bursts", jain(results.get("tenantsBurst")!, "tenantsBurst"));
+  add("3. weights 3:1", "tenant a share, worst 10 windows", weighted(results.get("weights")!, "weights"));
+  add("", "the same, 240-call bursts", weighted(results.get("weightsBurst")!, "weightsBurst"));
   for (const w of WORKLOADS) {
     add(w === "saturation" ? "4. throughput" : "", `served per window, ${w}`, throughput(results.get(w)!, w));
   }
@@ -358,17 +366,17 @@ function jainIndex(xs: readonly number[]): number {
   return squares === 0 ? 1 : (sum * sum) / (xs.length * squares);
 }
 
-function jain(samples: readonly Sample[]): Measured {
+function jain(samples: readonly Sample[], workload: WorkloadName): Measured {
   const min = (v: Variant) =>
-    Math.min(...spans(windowCounts(byVariant(samples, v), "tenants")).map(jainIndex));
+    Math.min(...spans(windowCounts(byVariant(samples, v), workload)).map(jainIndex));
   const f = min("fifo");
   const p = min("priority");
   return { target: ">= 0.99", fifo: f.toFixed(3), priority: p.toFixed(3), pass: p >= 0.99 };
 }
 
-function weighted(samples: readonly Sample[]): Measured {
+function weighted(samples: readonly Sample[], workload: WorkloadName): Measured {
   const worst = (v: Variant) => {
-    const counts = windowCounts(byVariant(samples, v), "weights");
+    const counts = windowCounts(byVariant(samples, v), workload);
     const a = [...counts.keys()].indexOf("a");
     const shares = spans(counts).map(
       (x) =>

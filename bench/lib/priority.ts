@@ -18,7 +18,7 @@ export const MARGIN_MS = 25;
 /** Aging far beyond any run: a waiting batch call can always be moved later by interactive ones. */
 const AGING_MS = 60_000;
 
-export type WorkloadName = "saturation" | "tenants" | "weights";
+export type WorkloadName = "saturation" | "tenants" | "weights" | "tenantsBurst" | "weightsBurst";
 export type Variant = "fifo" | "priority";
 export const VARIANTS: readonly Variant[] = ["fifo", "priority"];
 
@@ -36,6 +36,8 @@ export const DURATION_MS: Record<WorkloadName, number> = {
   // 13 windows: four spans of 10 consecutive windows.
   tenants: 13 * WINDOW_MS,
   weights: 13 * WINDOW_MS,
+  tenantsBurst: 13 * WINDOW_MS,
+  weightsBurst: 13 * WINDOW_MS,
 };
 
 const place = (priority: Priority, tenant: string, weight = 1): QueuePlace => ({
@@ -49,8 +51,12 @@ const place = (priority: Priority, tenant: string, weight = 1): QueuePlace => ({
  * The calls of a workload, in arrival order.
  * - saturation: 200 batch calls (10 windows) queued at once, 40 more a second for 2.5 s (the
  *   backlog stays above 10 windows), and an interactive call every 100 ms from 50 ms to 2.45 s.
- * - tenants: tenant `a` queues 240 calls at once, tenant `b` 240 more 20 ms later; weight 1 each.
+ * - tenants: tenants `a` and `b` each send a call every 16 ms (31 per window, 1.5x the limit
+ *   together), weight 1 each; the backlog grows by 11 calls a window.
  * - weights: the same arrivals, `a` weighing 3 and `b` 1.
+ * - tenantsBurst / weightsBurst: tenant `a` queues 240 calls at once, tenant `b` 240 more 20 ms
+ *   later, so each of b's calls lands in the middle of a's backlog (the costliest case: every one
+ *   moves the calls of `a` queued behind it).
  * Both tenants have more than the run can serve, so both saturate the model throughout.
  */
 export function workloadCalls(name: WorkloadName): BenchCall[] {
@@ -62,10 +68,17 @@ export function workloadCalls(name: WorkloadName): BenchCall[] {
     for (let t = 50; t < 2500; t += 100)
       calls.push({ at: t, place: place("interactive", "chat"), maxWaitMs: 30_000 });
   } else {
-    const weightA = name === "weights" ? 3 : 1;
-    for (let i = 0; i < 240; i++)
-      calls.push({ at: 0, place: place("normal", "a", weightA), maxWaitMs: 60_000 });
-    for (let i = 0; i < 240; i++) calls.push({ at: 20, place: place("normal", "b", 1), maxWaitMs: 60_000 });
+    const weightA = name === "weights" || name === "weightsBurst" ? 3 : 1;
+    if (name === "tenants" || name === "weights") {
+      for (let t = 0; t < DURATION_MS[name]; t += 16) {
+        calls.push({ at: t, place: place("normal", "a", weightA), maxWaitMs: 60_000 });
+        calls.push({ at: t + 8, place: place("normal", "b", 1), maxWaitMs: 60_000 });
+      }
+    } else {
+      for (let i = 0; i < 240; i++)
+        calls.push({ at: 0, place: place("normal", "a", weightA), maxWaitMs: 60_000 });
+      for (let i = 0; i < 240; i++) calls.push({ at: 20, place: place("normal", "b", 1), maxWaitMs: 60_000 });
+    }
   }
   return calls.sort((x, y) => x.at - y.at);
 }
