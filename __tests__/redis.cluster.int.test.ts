@@ -5,7 +5,7 @@
  * through an ioredis `Cluster` client. Every key of a model shares its `{hash-tag}`; budget keys
  * share `{budget}`; a script that touched two slots would fail with CROSSSLOT.
  */
-import { Cluster } from "ioredis";
+import type { Cluster } from "ioredis";
 import { RedisBudgetStore, RedisRateLimitStore } from "../src/redis";
 import { VirtualClock } from "../src/testing/virtualClock";
 import { budgetDifferential, rateLimitDifferential } from "./redis.storeProperties";
@@ -21,14 +21,9 @@ describeRedisCluster("on a private 3-node Redis Cluster", () => {
 
   beforeAll(async () => {
     cluster = await PrivateRedisCluster.start();
-    client = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 } });
-    client.on("error", () => undefined);
-    await client.ping();
+    client = await cluster.connect();
   });
-  afterAll(async () => {
-    await client.quit();
-    await cluster.stop();
-  });
+  afterAll(() => cluster.stop());
 
   it("spreads models over the nodes (the test would prove nothing on one slot)", async () => {
     const store = new RedisRateLimitStore({ client, keyPrefix: "spread:", timeoutMs: 5000 });

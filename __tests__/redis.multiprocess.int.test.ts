@@ -8,7 +8,7 @@ import { periodKey } from "../src/cost/periods";
 import { defaultArrivalMargin } from "../src/limits";
 import { ProviderSimulator } from "../src/testing/simulator";
 import { exits, maxInWindow, startFleet } from "./redis.fleet";
-import { cleanup, connect, describeRedis, REDIS_URL, uniquePrefix } from "./redis.support";
+import { closeClient, describeRedis, openClient, REDIS_URL, uniquePrefix } from "./redis.support";
 
 jest.setTimeout(60_000);
 
@@ -17,13 +17,9 @@ describeRedis("four processes, one Redis", () => {
   const prefix = uniquePrefix("fleet");
 
   beforeAll(async () => {
-    client = connect();
-    await client.connect();
+    client = await openClient();
   });
-  afterAll(async () => {
-    await cleanup(client, prefix);
-    await client.quit();
-  });
+  afterAll(() => closeClient(client, prefix));
 
   it("share an RPM limit: zero 429s and never more than the limit in any window", async () => {
     const model = "gpt-4o-mini";

@@ -9,7 +9,7 @@ import type { Redis } from "ioredis";
 import { RedisRateLimitStore } from "../src/redis";
 import { VirtualClock } from "../src/testing/virtualClock";
 import { rateLimitDifferential } from "./redis.storeProperties";
-import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
+import { closeClient, describeRedis, openClient, uniquePrefix } from "./redis.support";
 import { arrivalProperties, confirmProperties, limiterProperties } from "./support/limiterProperties";
 
 describeRedis("RedisRateLimitStore", () => {
@@ -18,13 +18,9 @@ describeRedis("RedisRateLimitStore", () => {
   let run = 0;
 
   beforeAll(async () => {
-    client = connect();
-    await client.connect();
+    client = await openClient();
   });
-  afterAll(async () => {
-    await cleanup(client, prefix);
-    await client.quit();
-  });
+  afterAll(() => closeClient(client, prefix));
 
   const makeStore = (clock: VirtualClock, staleBookingMs = Number.POSITIVE_INFINITY) =>
     new RedisRateLimitStore({

@@ -4,10 +4,10 @@
  * key prefix unique to this run (deleted afterwards), and on a private 3-node Redis Cluster, where
  * a script touching a key outside the model's `{hash-tag}` would fail with CROSSSLOT.
  */
-import { Cluster, type Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 import { RedisRateLimitStore } from "../src/redis";
 import { VirtualClock } from "../src/testing/virtualClock";
-import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
+import { closeClient, describeRedis, openClient, uniquePrefix } from "./redis.support";
 import { queueProperties } from "./support/queueProperties";
 import { describeRedisCluster, PrivateRedisCluster } from "./support/redisServer";
 
@@ -19,13 +19,9 @@ describeRedis("RedisRateLimitStore (REDIS_URL)", () => {
   let run = 0;
 
   beforeAll(async () => {
-    client = connect();
-    await client.connect();
+    client = await openClient();
   });
-  afterAll(async () => {
-    await cleanup(client, prefix);
-    await client.quit();
-  });
+  afterAll(() => closeClient(client, prefix));
 
   queueProperties("RedisRateLimitStore", async () => ({
     store: new RedisRateLimitStore({
@@ -46,14 +42,9 @@ describeRedisCluster("RedisRateLimitStore on a private 3-node Redis Cluster", ()
 
   beforeAll(async () => {
     cluster = await PrivateRedisCluster.start();
-    client = new Cluster(cluster.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 } });
-    client.on("error", () => undefined);
-    await client.ping();
+    client = await cluster.connect();
   });
-  afterAll(async () => {
-    await client.quit();
-    await cluster.stop();
-  });
+  afterAll(() => cluster.stop());
 
   queueProperties(
     "RedisRateLimitStore on Cluster",

@@ -4,7 +4,7 @@ import { RateLimiter } from "../src/limits";
 import { MemoryModelHealthStore } from "../src/model/healthStore";
 import { RedisBudgetStore, RedisModelHealthStore, RedisRateLimitStore } from "../src/redis";
 import { budgetDifferential } from "./redis.storeProperties";
-import { cleanup, connect, describeRedis, uniquePrefix } from "./redis.support";
+import { closeClient, connect, describeRedis, openClient, uniquePrefix } from "./redis.support";
 import { describeRedisServer, PrivateRedis } from "./support/redisServer";
 
 describeRedis("Redis stores", () => {
@@ -14,13 +14,9 @@ describeRedis("Redis stores", () => {
   const next = () => `${prefix}${n++}:`;
 
   beforeAll(async () => {
-    client = connect();
-    await client.connect();
+    client = await openClient();
   });
-  afterAll(async () => {
-    await cleanup(client, prefix);
-    await client.quit();
-  });
+  afterAll(() => closeClient(client, prefix));
 
   describe("RedisRateLimitStore", () => {
     it("keeps every key of a model in one Cluster slot and lets idle keys expire", async () => {

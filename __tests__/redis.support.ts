@@ -21,6 +21,19 @@ export function connect(url = REDIS_URL): Redis {
   return client;
 }
 
+/** A connected {@link connect} client (for `beforeAll`). */
+export async function openClient(): Promise<Redis> {
+  const client = connect();
+  await client.connect();
+  return client;
+}
+
+/** Deletes the test's keys and disconnects (for `afterAll`). */
+export async function closeClient(client: Redis, prefix: string): Promise<void> {
+  await cleanup(client, prefix);
+  await client.quit();
+}
+
 /** Whether Redis answers PING, synchronously (describe blocks are built synchronously). */
 function reachable(url: string): boolean {
   const script =

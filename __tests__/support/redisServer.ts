@@ -8,6 +8,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Cluster } from "ioredis";
 import { freePort, rawCommand } from "./net";
 
 export { freePort } from "./net";
@@ -226,7 +227,20 @@ export class PrivateRedisCluster {
     return this.nodes.map((n) => ({ host: "127.0.0.1", port: n.port }));
   }
 
+  private readonly clients: Cluster[] = [];
+
+  /** A connected ioredis `Cluster` client (few retries, errors silenced); `stop()` closes it. */
+  async connect(): Promise<Cluster> {
+    const client = new Cluster(this.startupNodes, { redisOptions: { maxRetriesPerRequest: 1 } });
+    client.on("error", () => undefined);
+    this.clients.push(client);
+    await client.ping();
+    return client;
+  }
+
+  /** Closes the clients it made, stops the nodes and removes their directory. */
   async stop(): Promise<void> {
+    await Promise.all(this.clients.splice(0).map((c) => c.quit().catch(() => undefined)));
     await Promise.all(this.nodes.map((n) => n.stop()));
     rmSync(this.dir, { recursive: true, force: true });
   }
