@@ -30,7 +30,6 @@ export function renderHtmlReport(result: SimulationResult): string {
 <h1>${escapeXml(result.title)}</h1>
 <p class="meta">${escapeXml(workloadText(result.workload))}. Simulated in virtual time (seed ${result.seed}) with the real AutoPickerChatModel and LangChain clients against a local provider simulator; generated ${escapeXml(result.generatedAt)}.</p>
 <p id="conclusion">${escapeXml(result.conclusion)}</p>
-${(result.notes ?? []).map((n) => `<p class="note">Note: ${escapeXml(n)}</p>`).join("\n")}
 <h2>Configurations side by side</h2>
 <div class="wide">${comparisonTable(result.scenarios)}</div>
 <div class="charts">

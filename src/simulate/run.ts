@@ -1,9 +1,8 @@
-import { pickerOptionsShape } from "../config";
 import { CostTrackingCallbackHandler } from "../cost";
 import type { Pricing } from "../cost/pricing";
 import { PRIORITIES } from "../limits/priority";
 import { AutoPickerChatModel } from "../model/AutoPickerChatModel";
-import type { AutoPickerChatModelInput, ModelEntry } from "../model/types";
+import type { ModelEntry } from "../model/types";
 import { ProviderSimulator, type SimModelConfig } from "../testing/simulator";
 import { VirtualClock } from "../testing/virtualClock";
 import { costsOf } from "./callEvents";
@@ -23,14 +22,6 @@ import type {
   SimulationResult,
 } from "./types";
 import { type CallPlace, runWorkload } from "./workload";
-
-/** The per-class and per-tenant settings, which the picker takes once it has priority lanes. */
-const LANE_OPTIONS = ["tenants", "priorities"] as const;
-
-/** Whether this build's `AutoPickerChatModel` accepts the option (checked by its schema). */
-function pickerAccepts(option: string): boolean {
-  return Object.hasOwn(pickerOptionsShape, option);
-}
 
 /** Options of {@link simulate}. */
 export interface SimulateOptions {
@@ -70,14 +61,12 @@ export async function simulate(
     scenarios.push(await runScenario(resolved, scenario, arrivals, mixed?.places));
     options.onScenario?.({ scenario: scenario.name, phase: "end", index, total });
   }
-  const notes = laneNotes(resolved);
   const result = {
     title: resolved.title,
     workload: resolved.workload,
     seed: resolved.seed,
     scenarios,
     generatedAt: new Date().toISOString(),
-    ...(notes.length ? { notes } : {}),
   };
   return { ...result, conclusion: conclude(result) };
 }
@@ -95,25 +84,6 @@ function mixedArrivals(config: ResolvedConfig): { arrivals: number[]; places: Ca
 }
 
 /** Says so when a scenario sets lane options this picker does not take (they are left out). */
-function laneNotes(config: ResolvedConfig): string[] {
-  const missing = LANE_OPTIONS.filter(
-    (o) => !pickerAccepts(o) && config.scenarios.some((s) => s.settings[o] !== undefined),
-  );
-  if (missing.length === 0) return [];
-  const names = missing.map((o) => `\`${o}\``).join(" and ");
-  return [
-    `This build's AutoPickerChatModel has no ${names} option${missing.length > 1 ? "s" : ""}, so ${missing.length > 1 ? "they were" : "it was"} left out of every configuration; each call still carried its class and tenant.`,
-  ];
-}
-
-/** The picker options of a scenario: its settings, minus lane options this picker does not take. */
-function pickerSettings(settings: ScenarioResult["settings"]): Partial<AutoPickerChatModelInput> {
-  const out: Record<string, unknown> = { ...settings };
-  for (const option of LANE_OPTIONS) if (!pickerAccepts(option)) delete out[option];
-  // Typed loosely on purpose: the lane options' types arrive with the picker's priority lanes.
-  return out as Partial<AutoPickerChatModelInput>;
-}
-
 /** One scenario in a fresh world: its own clock, simulator, picker and cost tracker. */
 async function runScenario(
   config: ResolvedConfig,
@@ -147,7 +117,7 @@ async function runScenario(
       logger: quiet,
       // Seeded jitter: the same config gives the same run, backoff included.
       random: jitterSource(config.seed),
-      ...pickerSettings(scenario.settings),
+      ...scenario.settings,
     });
     const cost = new CostTrackingCallbackHandler({
       clock,

@@ -11,7 +11,6 @@ export function renderTextSummary(result: SimulationResult): string {
     "",
     wrap(result.conclusion, 100),
     "",
-    ...(result.notes ?? []).flatMap((n) => [wrap(`Note: ${n}`, 100), ""]),
   ];
   const { headers, rows } = comparisonRows(result.scenarios);
   lines.push(plainTable(headers, rows), "");

@@ -313,6 +313,4 @@ export interface SimulationResult {
   conclusion: string;
   /** ISO time the simulation ran (real clock). */
   generatedAt: string;
-  /** Things the reader should know about how the run was done (e.g. settings this picker lacks). */
-  notes?: string[];
 }
