@@ -218,7 +218,8 @@ export class RateLimiter {
       r.startAt + arrivalMarginMs,
       booked,
     );
-    if (booked) this.waiting.set(waitingKey(model, r.entryId), ticket);
+    // Only a slot after "now" can be moved: the others need no sleeper to tell.
+    if (booked && r.startAt > target.now) this.waiting.set(waitingKey(model, r.entryId), ticket);
     this.moveSleepers(model, r, arrivalMarginMs);
     return { kind: "granted", waitMs: r.waitMs, startAt: r.startAt, ticket };
   }
@@ -306,17 +307,26 @@ export class RateLimiter {
     began: number,
     options: { maxWaitMs: number; signal?: AbortSignal },
   ): Promise<ReserveDecision | undefined> {
+    const { signal } = options;
     for (;;) {
+      const sleepMs = ticket.startAt - this.clock.now();
+      // Due now: nothing can move it any more (only slots after "now" move).
+      if (sleepMs <= 0) return undefined;
+      // One controller per sleep, aborted by a move or by the caller's signal (its listener
+      // removed right after, rather than a composite AbortSignal.any per sleep).
       const wake = new AbortController();
+      const onAbort = () => wake.abort(signal?.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
       ticket.onMoved = () => wake.abort(MOVED);
-      const signal = options.signal ? AbortSignal.any([options.signal, wake.signal]) : wake.signal;
       try {
-        await this.clock.sleep(ticket.startAt - this.clock.now(), signal);
+        signal?.throwIfAborted();
+        await this.clock.sleep(sleepMs, wake.signal);
         return undefined;
       } catch (err) {
-        if (!wake.signal.aborted || options.signal?.aborted) throw err;
+        if (wake.signal.reason !== MOVED) throw err;
       } finally {
         ticket.onMoved = undefined;
+        signal?.removeEventListener("abort", onAbort);
       }
       const waitMs = ticket.startAt - began;
       if (waitMs > options.maxWaitMs) {
