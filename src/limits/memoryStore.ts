@@ -186,16 +186,15 @@ export class MemoryRateLimitStore implements RateLimitStore {
         floorBinding = b.binding;
       }
     }
-    const displaced = st.queue.slice(cut).filter((b) => b.open && !b.sent);
+    const displaced = cut < st.queue.length ? st.queue.slice(cut).filter((b) => b.open && !b.sent) : [];
     const before = displaced.map((b) => ({ start: b.start, at: b.at, binding: b.binding, capped: b.capped }));
     for (let k = displaced.length - 1; k >= 0; k--) this.unbook(st, req.windows, displaced[k]!);
 
     const slack = margin(req.arrivalMarginMs);
-    const placed = this.reslot(st, req.windows, [...displaced, nb], floor, floorBinding, now, slack);
-    const mine = placed.get(nb)!;
-    const waitMs = mine.start - now;
+    this.reslot(st, req.windows, [...displaced, nb], floor, floorBinding, now, slack);
+    const waitMs = nb.start - now;
     // No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
-    if (waitMs > req.maxWaitMs || mine.start === Number.POSITIVE_INFINITY) {
+    if (waitMs > req.maxWaitMs || nb.start === Number.POSITIVE_INFINITY) {
       // Book nothing: put everything back where it stood.
       for (const b of [...displaced, nb].reverse()) this.unbook(st, req.windows, b);
       displaced.forEach((b, k) => {
@@ -205,7 +204,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
         b.capped = was.capped;
         this.book(st, req.windows, b, was.at);
       });
-      return { kind: "wait_too_long", waitMs, dimension: mine.binding };
+      return { kind: "wait_too_long", waitMs, dimension: nb.binding };
     }
 
     st.seq = seq;
@@ -233,7 +232,7 @@ export class MemoryRateLimitStore implements RateLimitStore {
       st.queue = kept.concat(mergeByStart(sentTail, requeued));
       st.queueHead = 0;
     }
-    const result: StoreReserveResult = { kind: "granted", entryId: nb.id, startAt: mine.start, waitMs };
+    const result: StoreReserveResult = { kind: "granted", entryId: nb.id, startAt: nb.start, waitMs };
     return moved.length > 0 ? { ...result, moved } : result;
   }
 
@@ -251,8 +250,12 @@ export class MemoryRateLimitStore implements RateLimitStore {
     floorBinding: string,
     now: number,
     margin: number,
-  ): Map<Booking, Slot> {
-    const out = new Map<Booking, Slot>();
+  ): void {
+    if (todo.length === 1) {
+      // Nothing displaced (the common case): one look-up, no lanes.
+      this.place(st, windows, todo[0]!, this.slotFor(st, windows, todo[0]!, floor, floorBinding), margin);
+      return;
+    }
     const lanes = new Map<string, Booking[]>();
     for (const b of [...todo].sort((x, y) => compareQueue(x, y, now))) {
       const lane = pinned(b, now) ? `p\0${b.place.tenant}` : `${b.place.rank}\0${b.place.tenant}`;
@@ -284,17 +287,20 @@ export class MemoryRateLimitStore implements RateLimitStore {
       }
       if (!best) break;
       const b = best.lane.list[best.lane.next++]!;
-      b.start = best.slot.start;
-      b.binding = best.slot.binding;
-      b.capped = best.slot.capped;
-      out.set(b, best.slot);
+      this.place(st, windows, b, best.slot, margin);
       if (b.start !== Number.POSITIVE_INFINITY) {
-        this.book(st, windows, b, b.start + margin);
         t = b.start;
         binding = b.binding;
       }
     }
-    return out;
+  }
+
+  /** Gives `b` its slot and books it there (a slot no calendar period holds books nothing). */
+  private place(st: KeyState, windows: readonly WindowSpec[], b: Booking, slot: Slot, margin: number): void {
+    b.start = slot.start;
+    b.binding = slot.binding;
+    b.capped = slot.capped;
+    if (b.start !== Number.POSITIVE_INFINITY) this.book(st, windows, b, b.start + margin);
   }
 
   /** The earliest start >= `from` at which every window, and the tenant's share, has room for `b`. */
