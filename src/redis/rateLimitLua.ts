@@ -217,46 +217,20 @@ end
 
 -- The earliest x at which the entries inside (x - interval, x] sum to at most budget: the entry
 -- that must leave is the newest whose own cost takes the entries after it over the budget, so the
--- scan goes newest first and stops within one window's worth of entries.
+-- scan goes newest first and stops within one window's worth of entries. sum is what the log
+-- holds in all; costOf(member) is an entry's cost, nil for an entry that does not count.
 -- With lo, entries at or before lo are not read (the caller asks from lo + interval on).
-local function earliestWithin(L, interval, budget, lo)
-  if total(L) - budget <= 0 then return -INF end
+local function scanEarliest(key, sum, costOf, interval, budget, lo)
+  if sum - budget <= 0 then return -INF end
   local acc, from = 0, 0
   local bottom = '-inf'
   if lo ~= nil then bottom = '(' .. fmt(lo) end
   while true do
-    local batch = redis.call('ZREVRANGEBYSCORE', L.key, '+inf', bottom, 'WITHSCORES', 'LIMIT', from, 64)
+    local batch = redis.call('ZREVRANGEBYSCORE', key, '+inf', bottom, 'WITHSCORES', 'LIMIT', from, 64)
     if #batch == 0 then return -INF end
     for j = 1, #batch, 2 do
-      local c = mcost(batch[j])
-      if acc + c > budget then return num(batch[j + 1]) + interval end
-      acc = acc + c
-    end
-    from = from + 64
-  end
-end
-
-local function earliestOn(w, from, cost, limit, lo)
-  if not w.ps then return math.max(from, earliestWithin(w.all, w.interval, limit - cost, lo)) end
-  for k = periodIndex(w.ps, from), #w.ps do
-    if periodSum(w, w.all, k) + cost <= limit then return math.max(from, w.ps[k]) end
-  end
-  return INF
-end
-local function earliest(w, from, cost) return earliestOn(w, from, cost, w.limit) end
-
--- The same on one tenant's entries of the capped tenants' log (newest first, others skipped).
-local function tearliestWithin(T, tenant, interval, budget, lo)
-  if tsum(T, tenant) - budget <= 0 then return -INF end
-  local acc, from = 0, 0
-  local bottom = '-inf'
-  if lo ~= nil then bottom = '(' .. fmt(lo) end
-  while true do
-    local batch = redis.call('ZREVRANGEBYSCORE', T.key, '+inf', bottom, 'WITHSCORES', 'LIMIT', from, 64)
-    if #batch == 0 then return -INF end
-    for j = 1, #batch, 2 do
-      local _, c, tn = tparse(batch[j])
-      if tn == tenant then
+      local c = costOf(batch[j])
+      if c ~= nil then
         if acc + c > budget then return num(batch[j + 1]) + interval end
         acc = acc + c
       end
@@ -264,12 +238,37 @@ local function tearliestWithin(T, tenant, interval, budget, lo)
     from = from + 64
   end
 end
-local function tearliestOn(w, tenant, from, cost, limit, lo)
-  if not w.ps then return math.max(from, tearliestWithin(w.cap, tenant, w.interval, limit - cost, lo)) end
+local function earliestWithin(L, interval, budget, lo)
+  return scanEarliest(L.key, total(L), mcost, interval, budget, lo)
+end
+
+-- The earliest x >= from with room for cost within limit on w: sliding windows scan with
+-- within(budget, lo), calendar windows sum periods with periodSumOf(k).
+local function earliestBy(w, from, cost, limit, lo, within, periodSumOf)
+  if not w.ps then return math.max(from, within(limit - cost, lo)) end
   for k = periodIndex(w.ps, from), #w.ps do
-    if tperiodSum(w, tenant, k) + cost <= limit then return math.max(from, w.ps[k]) end
+    if periodSumOf(k) + cost <= limit then return math.max(from, w.ps[k]) end
   end
   return INF
+end
+
+local function earliestOn(w, from, cost, limit, lo)
+  return earliestBy(w, from, cost, limit, lo,
+    function(budget, l) return earliestWithin(w.all, w.interval, budget, l) end,
+    function(k) return periodSum(w, w.all, k) end)
+end
+local function earliest(w, from, cost) return earliestOn(w, from, cost, w.limit) end
+
+-- The same on one tenant's entries of the capped tenants' log (others skipped).
+local function tearliestOn(w, tenant, from, cost, limit, lo)
+  local function mine(m)
+    local _, c, tn = tparse(m)
+    if tn == tenant then return c end
+    return nil
+  end
+  return earliestBy(w, from, cost, limit, lo,
+    function(budget, l) return scanEarliest(w.cap.key, tsum(w.cap, tenant), mine, w.interval, budget, l) end,
+    function(k) return tperiodSum(w, tenant, k) end)
 end
 
 local function pruneHi(w)
