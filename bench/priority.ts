@@ -20,8 +20,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Redis } from "ioredis";
-import { MemoryRateLimitStore, RateLimiter, type RateLimitStore } from "../src/limits";
-import { RedisRateLimitStore } from "../src/redis";
+import { MemoryRateLimitStore, RateLimiter } from "../src/limits";
 import {
   DURATION_MS,
   driveShare,
@@ -79,9 +78,7 @@ export async function runPriorityBench(options: PriorityBenchOptions = {}): Prom
   ];
 
   const memory = new MemoryRateLimitStore();
-  out.push(
-    await section("Memory store, 1 process", memoryRunner(memory), await schedulerActive(memory), log),
-  );
+  out.push(await section("Memory store, 1 process", memoryRunner(memory), log));
 
   const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   const reachable = await client.connect().then(
@@ -94,36 +91,13 @@ export async function runPriorityBench(options: PriorityBenchOptions = {}): Prom
     return out.join("\n\n");
   }
   try {
-    const redisStore = new RedisRateLimitStore({ client, keyPrefix: `${prefix}probe:` });
-    const active = await schedulerActive(redisStore);
     const fleet = await fleetRunner(redisUrl, `${prefix}fleet:`, 4);
-    out.push(await section("RedisRateLimitStore, 4 processes", fleet, active, log));
+    out.push(await section("RedisRateLimitStore, 4 processes", fleet, log));
   } finally {
     await deleteKeys(client, prefix);
     await client.quit();
   }
   return out.join("\n\n");
-}
-
-/**
- * Whether the store acts on `place`: with a limit of 1 a minute, one call sent and one normal call
- * queued, does an interactive call go before the queued one? (Before the scheduler lands, stores
- * accept `place` and queue FIFO.)
- */
-async function schedulerActive(store: RateLimitStore): Promise<boolean> {
-  const limiter = new RateLimiter({ store });
-  const model = `probe-${process.pid}-${Date.now()}`;
-  limiter.configure(model, { windows: [{ unit: "requests", limit: 1, intervalMs: 60_000 }] });
-  const opts = { maxWaitMs: 600_000 };
-  const first = await limiter.reserve(model, { tokens: 1 }, opts);
-  const queued = await limiter.reserve(model, { tokens: 1 }, { ...opts, place: { priority: "batch" } });
-  const urgent = await limiter.reserve(model, { tokens: 1 }, { ...opts, place: { priority: "interactive" } });
-  const decisions = [first, queued, urgent];
-  for (const d of decisions) if (d.kind === "granted") await limiter.cancel(d.ticket);
-  if (queued.kind !== "granted" || urgent.kind !== "granted") return false;
-  // FIFO books the interactive call a minute after the batch one; a scheduler gives it the batch
-  // call's slot (and moves that one later).
-  return urgent.startAt <= queued.startAt;
 }
 
 function memoryRunner(store: MemoryRateLimitStore): Runner {
@@ -202,12 +176,7 @@ interface Measured {
   pass: boolean;
 }
 
-async function section(
-  title: string,
-  runner: Runner,
-  active: boolean,
-  log: (l: string) => void,
-): Promise<string> {
+async function section(title: string, runner: Runner, log: (l: string) => void): Promise<string> {
   const results = new Map<WorkloadName, Sample[]>();
   try {
     for (const w of WORKLOADS) {
@@ -232,12 +201,8 @@ async function section(
   for (const w of WORKLOADS) {
     add(w === "saturation" ? "4. throughput" : "", `served per window, ${w}`, throughput(results.get(w)!, w));
   }
-  const note = active
-    ? "The store schedules by `place` (probe: an interactive call takes the slot of a queued batch call)."
-    : "**The store in this build queues FIFO whatever the `place` (probe: an interactive call booked behind a queued batch call): the priority column measures FIFO until the scheduler lands.**";
   return [
     `### ${title}`,
-    note,
     table(["workload", "measure", "target (priority)", "FIFO", "priority", "verdict"], rows),
   ].join("\n\n");
 }
