@@ -5,12 +5,20 @@
  */
 import type { Redis } from "ioredis";
 import { periodKey } from "../src/cost/periods";
-import { defaultArrivalMargin } from "../src/limits";
 import { ProviderSimulator } from "../src/testing/simulator";
 import { exits, maxInWindow, startFleet } from "./redis.fleet";
 import { closeClient, describeRedis, openClient, REDIS_URL, uniquePrefix } from "./redis.support";
 
 jest.setTimeout(60_000);
+
+/**
+ * The transit allowance: wider than the default (25 ms for a 2 s window) because here the
+ * simulator's event loop shares 2 cores with four replicas and another jest worker, and stamps
+ * arrivals up to ~150 ms late, unevenly, under that load (a CI run saw one 429 with the default).
+ * This test is about sharing one limit across processes (without it, 36 calls would land in the
+ * first window); how tight the default margin can be is measured by `bench/redis.ts`.
+ */
+const MARGIN_MS = 400;
 
 describeRedis("four processes, one Redis", () => {
   let client: Redis;
@@ -49,6 +57,9 @@ describeRedis("four processes, one Redis", () => {
           model,
           calls: 9,
           limit,
+          arrivalMarginMs: MARGIN_MS,
+          // Fixed: learning would narrow it towards the loopback's transit between stalls.
+          learnArrivalMargin: false,
         })),
       );
       const began = Date.now();
@@ -73,8 +84,8 @@ describeRedis("four processes, one Redis", () => {
       expect(stats.rateLimited).toBe(0);
       expect(stats.arrivals).toHaveLength(36);
       expect(maxInWindow(stats.arrivals, limit.intervalMs)).toBeLessThanOrEqual(limit.limit);
-      // 36 calls at 10 per window (2 s + the default margin) need at least 3 windows after the first.
-      const window = limit.intervalMs + defaultArrivalMargin(limit.intervalMs);
+      // 36 calls at 10 per window (2 s + the margin) need at least 3 windows after the first.
+      const window = limit.intervalMs + MARGIN_MS;
       expect(elapsed).toBeGreaterThanOrEqual((Math.ceil(36 / limit.limit) - 1) * window);
       expect(results.flatMap((r) => r.warnings)).toEqual([]);
       // Cold replicas leave their first calls late; evidence of the real send moves those slots, and
