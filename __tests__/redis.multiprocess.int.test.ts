@@ -88,9 +88,8 @@ describeRedis("four processes, one Redis", () => {
       const window = limit.intervalMs + MARGIN_MS;
       expect(elapsed).toBeGreaterThanOrEqual((Math.ceil(36 / limit.limit) - 1) * window);
       expect(results.flatMap((r) => r.warnings)).toEqual([]);
-      // Cold replicas leave their first calls late; evidence of the real send moves those slots, and
-      // confirm (the send-time check) holds the calls queued behind them until their window passed.
-      expect(results.reduce((s, r) => s + (r.confirmWaits ?? 0), 0)).toBeGreaterThan(0);
+      // How often confirm (the send-time check) held a call depends on how late cold replicas were:
+      // timing, not behaviour. confirmProperties tests that check on both stores, on a virtual clock.
     } finally {
       await sim.stop();
     }

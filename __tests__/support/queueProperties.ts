@@ -31,6 +31,14 @@ interface Call {
 
 const TENANTS = ["a", "b", "capped"] as const;
 
+const reserveArb = fc.record({
+  t: fc.constant("reserve" as const),
+  rank: fc.integer({ min: 0, max: 2 }),
+  tenant: fc.integer({ min: 0, max: 2 }),
+  maxWaitMs: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 30_000 })),
+});
+type ReserveOp = typeof reserveArb extends fc.Arbitrary<infer R> ? R : never;
+
 const scenarioArb = fc.record({
   limit: fc.integer({ min: 1, max: 5 }),
   intervalMs: fc.integer({ min: 100, max: 2000 }),
@@ -45,13 +53,12 @@ const scenarioArb = fc.record({
         weight: 3,
         arbitrary: fc.record({ t: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 1500 }) }),
       },
+      { weight: 6, arbitrary: reserveArb },
       {
-        weight: 6,
+        weight: 2,
         arbitrary: fc.record({
-          t: fc.constant("reserve" as const),
-          rank: fc.integer({ min: 0, max: 2 }),
-          tenant: fc.integer({ min: 0, max: 2 }),
-          maxWaitMs: fc.oneof(fc.constant(Number.POSITIVE_INFINITY), fc.integer({ min: 0, max: 30_000 })),
+          t: fc.constant("burst" as const),
+          calls: fc.array(reserveArb, { minLength: 2, maxLength: 6 }),
         }),
       },
       { weight: 1, arbitrary: fc.record({ t: fc.constant("cancel" as const), pick: fc.nat() }) },
@@ -61,6 +68,17 @@ const scenarioArb = fc.record({
 });
 
 type Scenario = typeof scenarioArb extends fc.Arbitrary<infer S> ? S : never;
+
+function placeOf(sc: Scenario, op: ReserveOp): StorePlace {
+  const tenant = TENANTS[op.tenant]!;
+  return {
+    rank: op.rank,
+    tenant,
+    weight: tenant === "capped" ? 1 : sc.weights[op.tenant]!,
+    agingMs: sc.agingMs,
+    ...(tenant === "capped" ? { maxShare: sc.maxShare } : {}),
+  };
+}
 
 /** Runs one scenario and returns every call with the instant it was sent. */
 async function drive(
@@ -107,27 +125,38 @@ async function drive(
   for (const op of sc.ops) {
     if (op.t === "advance") {
       await runUntil(now + op.ms);
-    } else if (op.t === "reserve") {
-      const tenant = TENANTS[op.tenant]!;
-      const place: StorePlace = {
-        rank: op.rank,
-        tenant,
-        weight: tenant === "capped" ? 1 : sc.weights[op.tenant]!,
-        agingMs: sc.agingMs,
-        ...(tenant === "capped" ? { maxShare: sc.maxShare } : {}),
-      };
-      const r = await store.reserve({ key, windows, now, tokens: 1, maxWaitMs: op.maxWaitMs, place });
-      if (r.kind !== "granted") continue;
-      for (const m of r.moved ?? []) {
-        const c = byId.get(m.entryId);
-        expect(c).toBeDefined();
-        expect(c!.sentAt).toBeUndefined();
-        if (m.startAt === Number.POSITIVE_INFINITY) c!.cancelled = true;
-        else c!.start = m.startAt;
+    } else if (op.t === "reserve" || op.t === "burst") {
+      // A burst: calls made at once, as a replica's concurrent callers do (the Redis store sends
+      // them in one script call); booked in the order they were made.
+      const ops = op.t === "reserve" ? [op] : op.calls;
+      const places = ops.map((o) => placeOf(sc, o));
+      const results = await Promise.all(
+        ops.map((o, i) =>
+          store.reserve({ key, windows, now, tokens: 1, maxWaitMs: o.maxWaitMs, place: places[i]! }),
+        ),
+      );
+      for (const [i, r] of results.entries()) {
+        if (r.kind !== "granted") continue;
+        const call: Call = {
+          index: calls.length,
+          entryId: r.entryId,
+          place: places[i]!,
+          arrivedAt: now,
+          start: r.startAt,
+        };
+        calls.push(call);
+        byId.set(r.entryId, call);
       }
-      const call: Call = { index: calls.length, entryId: r.entryId, place, arrivedAt: now, start: r.startAt };
-      calls.push(call);
-      byId.set(r.entryId, call);
+      for (const r of results) {
+        if (r.kind !== "granted") continue;
+        for (const m of r.moved ?? []) {
+          const c = byId.get(m.entryId);
+          expect(c).toBeDefined();
+          expect(c!.sentAt).toBeUndefined();
+          if (m.startAt === Number.POSITIVE_INFINITY) c!.cancelled = true;
+          else c!.start = m.startAt;
+        }
+      }
     } else {
       const open = waiting();
       const c = open[op.pick % Math.max(1, open.length)];

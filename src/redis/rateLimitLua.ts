@@ -21,6 +21,9 @@
  *   `<zero-padded seq>:<cost>:<tenant>`: one key for all tenants, since a re-slot touches the logs
  *   of tenants the caller cannot name in advance) and the hash of those tenants' running sums.
  *
+ * `reserve_batch` books several reservations of one replica in one call (see `reserveItems`): one
+ * by one while nothing moves, then the rest together in one re-slot.
+ *
  * A reservation that moves nothing (the common case) takes its slot straight from the logs, read
  * newest first back to one window before the latest queued start. One that moves waiting bookings
  * computes the new slots on in-script copies of the logs' recent entries (loaded newest first, only
@@ -585,125 +588,139 @@ local function mayCut(nb)
   return false
 end
 
-local function reserve()
-  pruneAll()
-  local tokens = req.t
-  local rank, tenant, weight, maxShare, agingMs = decodePlace(req.p)
+-- One requested booking (it: t tokens, p place, mw max wait, m margin) with id seq: its place, its
+-- tag (after the tags lastTag gives to earlier requests of the same call) and the earliest its
+-- tenant's own share allows before anything moves; or, when it can never fit, that reply.
+local function newBooking(it, seq, lastTag)
+  local tokens = it.t
+  local rank, tenant, weight, maxShare, agingMs = decodePlace(it.p)
   for _, w in ipairs(windows) do
     local c = costOn(w, tokens)
-    if c > w.limit then return { 'never_fits', w.name, fmt(c), fmt(w.limit) } end
+    if c > w.limit then return nil, { 'never_fits', w.name, fmt(c), fmt(w.limit) } end
     if maxShare ~= nil and c > shareLimit(w, maxShare) then
-      return { 'never_fits', shareDimension(w), fmt(c), fmt(shareLimit(w, maxShare)) }
+      return nil, { 'never_fits', shareDimension(w), fmt(c), fmt(shareLimit(w, maxShare)) }
     end
   end
   local ltField = 'lt:' .. fmt(rank) .. ':' .. tenant
   local vt = num(redis.call('HGET', META, 'v:' .. fmt(rank)) or '0')
-  local lt = num(redis.call('HGET', META, ltField) or '0')
+  local lt = lastTag[ltField] or num(redis.call('HGET', META, ltField) or '0')
   local nc = 0
   for _, w in ipairs(windows) do nc = math.max(nc, costOn(w, tokens) / w.limit) end
-  local tag = math.max(vt, lt) + nc / weight
-  local seq = tonumber(redis.call('HGET', META, 'seq') or '0') + 1
   local nb = {
     id = tostring(seq), seq = seq, start = now, at = now, tokens = tokens, sent = false, margin = 0,
-    rank = rank, tenant = tenant, weight = weight, maxShare = maxShare, agingMs = agingMs, tag = tag,
-    arrivedAt = now, capped = false, displaced = false, binding = '', ord = 0,
+    rank = rank, tenant = tenant, weight = weight, maxShare = maxShare, agingMs = agingMs,
+    tag = math.max(vt, lt) + nc / weight, arrivedAt = now, capped = false, displaced = false,
+    binding = '', ord = 0, ltField = ltField, mw = it.mw, slack = margin(it.m), lower = now,
   }
-  local blk = blocked()
-
-  -- The earliest the tenant's own share allows (before anything moves).
-  local lower = now
   if maxShare ~= nil then
     for _, w in ipairs(windows) do
-      local t = tearliestOn(w, tenant, lower, costOn(w, tokens), shareLimit(w, maxShare))
-      if t > lower then lower = t end
+      local t = tearliestOn(w, tenant, nb.lower, costOn(w, tokens), shareLimit(w, maxShare))
+      if t > nb.lower then nb.lower = t end
     end
   end
+  return nb
+end
 
-  -- Where it queues: after every waiting booking ahead of it (a higher class, an earlier tag, or
-  -- aged past moving), before the first that is not. Those move later, in queue order.
-  local cut = nil
-  if mayCut(nb) then
-    local bound = math.max(lower, blk)
+local function refusedBy(nb)
+  local waitMs = nb.start - now
+  -- No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
+  if nb.start == INF or (nb.mw >= 0 and waitMs > nb.mw) then
+    return { 'wait_too_long', fmt(waitMs), nb.binding }
+  end
+  return nil
+end
+
+local function book(nb)
+  redis.call('HSET', META, 'seq', fmt(nb.seq))
+  redis.call('HSET', META, nb.ltField, fmt(nb.tag))
+  for _, w in ipairs(windows) do
+    local cost = costOn(w, nb.tokens)
+    insert(w.all, nb.at, nb.seq, cost)
+    if nb.maxShare ~= nil then tinsert(w.cap, nb.tenant, nb.at, nb.seq, cost) end
+  end
+end
+
+-- Books the requests of one call (items), in order, as if each were its own call, except that once
+-- one of them goes before a waiting booking, it and every later one queue in ONE re-slot of what
+-- waits after the earliest place any of them takes: a burst of k calls landing mid-queue costs one
+-- pass over the queue, not k. Returns a reply per item and the (id, new start) of every booking moved.
+local function reserveItems(items)
+  pruneAll()
+  local blk = blocked()
+  local replies, moved = {}, {}
+  local anyCalendar = false
+  for _, w in ipairs(windows) do if w.ps then anyCalendar = true end end
+
+  -- The earliest start >= from at which every window, and the tenant's share, has room for b, on
+  -- the logs as allEarliest / tenantEarliest see them.
+  local function slotFor(b, from, fromBinding, allEarliest, tenantEarliest)
+    local start, binding, capped = from, fromBinding, false
+    if blk > start then start = blk; binding = 'retry_after' end
+    for _ = 0, 2 * #windows do
+      local again = false
+      for i, w in ipairs(windows) do
+        local cost = costOn(w, b.tokens)
+        local t = allEarliest(i, w, start, cost, w.limit)
+        if t > start then start = t; binding = w.name; capped = false; again = true end
+        if b.maxShare ~= nil then
+          local tt = tenantEarliest(i, w, b.tenant, start, cost, shareLimit(w, b.maxShare))
+          if tt > start then start = tt; binding = shareDimension(w); capped = true; again = true end
+        end
+      end
+      -- Without calendar windows each answer is max(start, a bound that does not depend on
+      -- start): one round settles it.
+      if not again or start == INF or not anyCalendar then break end
+    end
+    return start, binding, capped
+  end
+
+  -- The floor: the latest start queued before queue rank r (all of the queue when r is nil; queue
+  -- order has starts non-decreasing), with the binding of the first booking at that start.
+  local function floorBefore(r)
+    local prev
+    if r then
+      if r > 0 then prev = redis.call('ZRANGE', QUEUE, r - 1, r - 1, 'WITHSCORES') end
+    else
+      prev = redis.call('ZRANGE', QUEUE, -1, -1, 'WITHSCORES')
+    end
+    local floor, floorBinding = now, ''
+    if prev and #prev > 0 and num(prev[2]) > now then
+      floor = num(prev[2])
+      local first = redis.call('ZRANGEBYSCORE', QUEUE, prev[2], prev[2], 'LIMIT', 0, 1)
+      local fb = booking(qid(first[1]))
+      if fb then floorBinding = fb.binding end
+    end
+    return prev, floor, floorBinding
+  end
+
+  -- The first waiting booking any of nbs goes before (a higher class, an earlier tag, or one its
+  -- tenant's share lets start earlier than a capped booking); aged ones are never passed.
+  local function firstCut(nbs)
+    local any = false
+    for _, nb in ipairs(nbs) do if mayCut(nb) then any = true; break end end
+    if not any then return nil end
     local off = 0
-    while cut == nil do
+    while true do
       local batch = redis.call('ZRANGEBYSCORE', QUEUE, '(' .. fmt(now), '+inf', 'LIMIT', off, 64)
-      if #batch == 0 then break end
+      if #batch == 0 then return nil end
       for _, m in ipairs(batch) do
         local b = booking(qid(m))
         if b and not b.sent and b.start > now and not pinned(b) then
-          if ahead(nb, b) or (b.capped and bound < b.start) then cut = m; break end
+          for _, nb in ipairs(nbs) do
+            if ahead(nb, b) or (b.capped and math.max(nb.lower, blk) < b.start) then return m end
+          end
         end
       end
       off = off + 64
     end
   end
-  -- The floor: the latest start queued before the cut (queue order has starts non-decreasing),
-  -- with the binding of the first booking at that start.
-  local prev, cutRank
-  if cut then
-    cutRank = redis.call('ZRANK', QUEUE, cut)
-    if cutRank > 0 then prev = redis.call('ZRANGE', QUEUE, cutRank - 1, cutRank - 1, 'WITHSCORES') end
-  else
-    prev = redis.call('ZRANGE', QUEUE, -1, -1, 'WITHSCORES')
-  end
-  local floor, floorBinding = now, ''
-  if prev and #prev > 0 and num(prev[2]) > now then
-    floor = num(prev[2])
-    local first = redis.call('ZRANGEBYSCORE', QUEUE, prev[2], prev[2], 'LIMIT', 0, 1)
-    local fb = booking(qid(first[1]))
-    if fb then floorBinding = fb.binding end
-  end
 
-  -- The earliest start >= from at which every window, and the tenant's share, has room for b, on
-  -- the logs as allEarliest / tenantEarliest see them.
-  local anyCalendar = false
-  for _, w in ipairs(windows) do if w.ps then anyCalendar = true end end
-  local function slotFor(b, from, fromBinding, allEarliest, tenantEarliest)
-    local start, binding, capped = from, fromBinding, false
-    if blk > start then start = blk; binding = 'retry_after' end
-    for _ = 0, 2 * #windows do
-      local moved = false
-      for i, w in ipairs(windows) do
-        local cost = costOn(w, b.tokens)
-        local t = allEarliest(i, w, start, cost, w.limit)
-        if t > start then start = t; binding = w.name; capped = false; moved = true end
-        if b.maxShare ~= nil then
-          local tt = tenantEarliest(i, w, b.tenant, start, cost, shareLimit(w, b.maxShare))
-          if tt > start then start = tt; binding = shareDimension(w); capped = true; moved = true end
-        end
-      end
-      -- Without calendar windows each answer is max(start, a bound that does not depend on
-      -- start): one round settles it.
-      if not moved or start == INF or not anyCalendar then break end
-    end
-    return start, binding, capped
-  end
-
-  local slack = margin(req.m)
-  local function book()
-    redis.call('HSET', META, 'seq', fmt(seq))
-    redis.call('HSET', META, ltField, fmt(tag))
-    for _, w in ipairs(windows) do
-      local cost = costOn(w, tokens)
-      insert(w.all, nb.at, seq, cost)
-      if maxShare ~= nil then tinsert(w.cap, tenant, nb.at, seq, cost) end
-    end
-  end
-  local function refused()
-    local waitMs = nb.start - now
-    -- No calendar period left (start = Infinity) is never granted, not even with an unbounded wait.
-    if nb.start == INF or (req.mw >= 0 and waitMs > req.mw) then
-      -- Nothing was written: every booking stands where it stood.
-      return { 'wait_too_long', fmt(waitMs), nb.binding }
-    end
-    return nil
-  end
-
-  if not cut then
-    -- Nothing moves (the common case): the slot straight from the logs, last in queue order. Its
-    -- queue member takes the current ord (every member has one at most that, and a smaller seq).
-    -- A sliding window's bound does not depend on from: each is scanned once, and only back to
-    -- floor - interval (every start asked for is at least the floor).
+  -- Nothing moves (the common case): the slot straight from the logs, last in queue order. Its
+  -- queue member takes the current ord (every member has one at most that, and a smaller seq).
+  -- A sliding window's bound does not depend on from: each is scanned once, and only back to
+  -- floor - interval (every start asked for is at least the floor).
+  local function bookLast(nb)
+    local _, floor, floorBinding = floorBefore(nil)
     local bounds = {}
     local function memo(k, w, from, f)
       if w.ps then return f(from) end
@@ -720,10 +737,10 @@ local function reserve()
           return tearliestOn(w, tn, x, cost, limit, floor - w.interval)
         end)
       end)
-    local no = refused()
+    local no = refusedBy(nb)
     if no then return no end
-    nb.at = nb.start + slack
-    book()
+    nb.at = nb.start + nb.slack
+    book(nb)
     nb.ord = tonumber(redis.call('HGET', META, 'ord') or '0')
     save(nb)
     redis.call('ZADD', QUEUE, fmt(nb.start), qmember(nb))
@@ -731,33 +748,78 @@ local function reserve()
     return { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
   end
 
+  -- One by one while nothing moves.
+  local seq = tonumber(redis.call('HGET', META, 'seq') or '0')
+  local first = nil
+  for k, it in ipairs(items) do
+    local nb, never = newBooking(it, seq + 1, {})
+    if not nb then
+      replies[k] = never
+    elseif firstCut({ nb }) then
+      first = k
+      break
+    else
+      replies[k] = bookLast(nb)
+      if replies[k][1] == 'granted' then seq = seq + 1 end
+    end
+  end
+  if not first then return replies, moved end
+
+  -- From the first that moves something on, together. Tags are given in call order, as if every
+  -- earlier one were granted; a refused one is dropped and the rest placed again without it.
+  local pending = {}
+  for k = first, #items do pending[#pending + 1] = k end
+  local nbs
+  local function place()
+    nbs = {}
+    local lastTag, s = {}, seq
+    for _, k in ipairs(pending) do
+      local nb, never = newBooking(items[k], s + 1, lastTag)
+      if not nb then
+        replies[k] = never
+      else
+        s = s + 1
+        nb.item = k
+        lastTag[nb.ltField] = nb.tag
+        nbs[#nbs + 1] = nb
+      end
+    end
+  end
+  place()
+  local cut = firstCut(nbs)
+  local cutRank = nil
+  if cut then cutRank = redis.call('ZRANK', QUEUE, cut) end
+  local prev, floor, floorBinding = floorBefore(cutRank)
+
   -- Every waiting booking after the cut is re-slotted; sent early (confirmed before their start)
   -- ones keep their place (the largest queue member of those at each start is kept in sentMax).
   local displaced, before, excl, sentMax = {}, {}, {}, {}
-  local tail = redis.call('ZRANGE', QUEUE, cutRank, -1)
-  local records = {}
-  for from = 1, #tail, 256 do
-    local ids = {}
-    for j = from, math.min(from + 255, #tail) do ids[#ids + 1] = qid(tail[j]) end
-    local vs = redis.call('HMGET', BOOK, unpack(ids))
-    for j = 1, #ids do records[from + j - 1] = parseBooking(ids[j], vs[j]) end
-  end
-  for j, m in ipairs(tail) do
-    local b = records[j]
-    if b and not b.sent then
-      displaced[#displaced + 1] = b
-      before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped, ord = b.ord }
-      excl[b.seq] = true
-    elseif b then
-      local cur = sentMax[b.start]
-      if cur == nil or m > cur then sentMax[b.start] = m end
+  if cutRank then
+    local tail = redis.call('ZRANGE', QUEUE, cutRank, -1)
+    local records = {}
+    for from = 1, #tail, 256 do
+      local ids = {}
+      for j = from, math.min(from + 255, #tail) do ids[#ids + 1] = qid(tail[j]) end
+      local vs = redis.call('HMGET', BOOK, unpack(ids))
+      for j = 1, #ids do records[from + j - 1] = parseBooking(ids[j], vs[j]) end
+    end
+    for j, m in ipairs(tail) do
+      local b = records[j]
+      if b and not b.sent then
+        displaced[#displaced + 1] = b
+        before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped, ord = b.ord }
+        excl[b.seq] = true
+      elseif b then
+        local cur = sentMax[b.start]
+        if cur == nil or m > cur then sentMax[b.start] = m end
+      end
     end
   end
+  local slack = nbs[1] and nbs[1].slack or 0
 
   -- Re-slot on in-script copies of the logs: each turn the next slot goes to the booking that can
   -- start earliest, ties to the one first in queue order; only the first waiting booking of each
   -- class and tenant competes.
-  local allViews, tenantViews = {}, {}
   local function exclOf(w, forTenant)
     local list = {}
     for _, b in ipairs(displaced) do
@@ -767,88 +829,108 @@ local function reserve()
     end
     return list
   end
-  local function allView(i, w)
-    local v = allViews[i]
-    if not v then
-      local list = {}
-      if w.ps then list = exclOf(w, nil) end
-      v = newView(w, nil, excl, list, floor - w.interval)
-      allViews[i] = v
+  local function reslot()
+    local allViews, tenantViews = {}, {}
+    local function allView(i, w)
+      local v = allViews[i]
+      if not v then
+        local list = {}
+        if w.ps then list = exclOf(w, nil) end
+        v = newView(w, nil, excl, list, floor - w.interval)
+        allViews[i] = v
+      end
+      return v
     end
-    return v
-  end
-  local function tenantView(i, w, tn)
-    tenantViews[i] = tenantViews[i] or {}
-    local v = tenantViews[i][tn]
-    if not v then
-      local list = {}
-      if w.ps then list = exclOf(w, tn) end
-      v = newView(w, tn, excl, list, floor - w.interval)
-      tenantViews[i][tn] = v
+    local function tenantView(i, w, tn)
+      tenantViews[i] = tenantViews[i] or {}
+      local v = tenantViews[i][tn]
+      if not v then
+        local list = {}
+        if w.ps then list = exclOf(w, tn) end
+        v = newView(w, tn, excl, list, floor - w.interval)
+        tenantViews[i][tn] = v
+      end
+      return v
     end
-    return v
-  end
-  local function viewEarliest(i, w, from, cost, limit) return vearliest(allView(i, w), from, cost, limit) end
-  local function tviewEarliest(i, w, tn, from, cost, limit)
-    return vearliest(tenantView(i, w, tn), from, cost, limit)
-  end
+    local function viewEarliest(i, w, from, cost, limit) return vearliest(allView(i, w), from, cost, limit) end
+    local function tviewEarliest(i, w, tn, from, cost, limit)
+      return vearliest(tenantView(i, w, tn), from, cost, limit)
+    end
 
-  local todo = {}
-  for _, b in ipairs(displaced) do todo[#todo + 1] = b end
-  todo[#todo + 1] = nb
-  -- Lanes in queue order (their order does not matter: ties go by compareQueue). A lane mostly
-  -- comes sorted already, so it is sorted only if it is not.
-  local lanes, laneOf = {}, {}
-  for _, b in ipairs(todo) do
-    local key
-    if pinned(b) then key = 'p\\0' .. b.tenant else key = fmt(b.rank) .. '\\0' .. b.tenant end
-    local lane = laneOf[key]
-    if not lane then
-      lane = { list = {}, next = 1 }
-      laneOf[key] = lane
-      lanes[#lanes + 1] = lane
+    local todo = {}
+    for _, b in ipairs(displaced) do todo[#todo + 1] = b end
+    for _, nb in ipairs(nbs) do todo[#todo + 1] = nb end
+    -- Lanes in queue order (their order does not matter: ties go by compareQueue). A lane mostly
+    -- comes sorted already, so it is sorted only if it is not.
+    local lanes, laneOf = {}, {}
+    for _, b in ipairs(todo) do
+      local key
+      if pinned(b) then key = 'p\\0' .. b.tenant else key = fmt(b.rank) .. '\\0' .. b.tenant end
+      local lane = laneOf[key]
+      if not lane then
+        lane = { list = {}, next = 1 }
+        laneOf[key] = lane
+        lanes[#lanes + 1] = lane
+      end
+      lane.list[#lane.list + 1] = b
     end
-    lane.list[#lane.list + 1] = b
-  end
-  local function precedes(x, y) return compareQueue(x, y) < 0 end
-  for _, lane in ipairs(lanes) do
-    local list = lane.list
-    for j = 2, #list do
-      if precedes(list[j], list[j - 1]) then table.sort(list, precedes); break end
-    end
-  end
-  local t, binding = floor, floorBinding
-  for _ = 1, #todo do
-    local best, bs, bb, bc
+    local function precedes(x, y) return compareQueue(x, y) < 0 end
     for _, lane in ipairs(lanes) do
-      local b = lane.list[lane.next]
-      if b then
-        local s, sb, sc = slotFor(b, t, binding, viewEarliest, tviewEarliest)
-        if not best or s < bs or (s == bs and compareQueue(b, best.list[best.next]) < 0) then
-          best, bs, bb, bc = lane, s, sb, sc
+      local list = lane.list
+      for j = 2, #list do
+        if precedes(list[j], list[j - 1]) then table.sort(list, precedes); break end
+      end
+    end
+    local t, binding = floor, floorBinding
+    for _ = 1, #todo do
+      local best, bs, bb, bc
+      for _, lane in ipairs(lanes) do
+        local b = lane.list[lane.next]
+        if b then
+          local s, sb, sc = slotFor(b, t, binding, viewEarliest, tviewEarliest)
+          if not best or s < bs or (s == bs and compareQueue(b, best.list[best.next]) < 0) then
+            best, bs, bb, bc = lane, s, sb, sc
+          end
         end
       end
-    end
-    if not best then break end
-    local b = best.list[best.next]
-    best.next = best.next + 1
-    b.start, b.binding, b.capped = bs, bb, bc
-    if bs ~= INF then
-      b.at = bs + slack
-      for i, w in ipairs(windows) do
-        local cost = costOn(w, b.tokens)
-        vinsert(allView(i, w), b.at, b.seq, cost)
-        if b.maxShare ~= nil then vinsert(tenantView(i, w, b.tenant), b.at, b.seq, cost) end
+      if not best then break end
+      local b = best.list[best.next]
+      best.next = best.next + 1
+      b.start, b.binding, b.capped = bs, bb, bc
+      if bs ~= INF then
+        b.at = bs + (b.slack or slack)
+        for i, w in ipairs(windows) do
+          local cost = costOn(w, b.tokens)
+          vinsert(allView(i, w), b.at, b.seq, cost)
+          if b.maxShare ~= nil then vinsert(tenantView(i, w, b.tenant), b.at, b.seq, cost) end
+        end
+        t, binding = bs, bb
       end
-      t, binding = bs, bb
     end
   end
 
-  local no = refused()
-  if no then return no end
+  -- Refused ones leave (nothing of theirs is written); the rest are placed again without them.
+  while #nbs > 0 do
+    reslot()
+    local kept = {}
+    for _, nb in ipairs(nbs) do
+      local no = refusedBy(nb)
+      if no then replies[nb.item] = no else kept[#kept + 1] = nb.item end
+    end
+    if #kept == #nbs then break end
+    pending = kept
+    for k, b in ipairs(displaced) do
+      local was = before[k]
+      b.start, b.at, b.binding, b.capped = was.start, was.at, was.binding, was.capped
+    end
+    place()
+  end
+  if #nbs == 0 then return replies, moved end
 
-  book()
-  local out = { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
+  for _, nb in ipairs(nbs) do
+    book(nb)
+    replies[nb.item] = { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
+  end
   -- Requeued bookings by start; writes only for what changed.
   local groups, starts = {}, {}
   local function group(b, was)
@@ -864,8 +946,8 @@ local function reserve()
     local was = before[k]
     if b.start ~= was.start then
       b.displaced = true
-      out[#out + 1] = b.id
-      out[#out + 1] = fmt(b.start)
+      moved[#moved + 1] = b.id
+      moved[#moved + 1] = fmt(b.start)
     end
     if b.start == INF then
       -- A booking no calendar period can hold any more is gone: its caller books again.
@@ -897,7 +979,7 @@ local function reserve()
       group(b, was)
     end
   end
-  group(nb, nil)
+  for _, nb in ipairs(nbs) do group(nb, nil) end
 
   -- Queue order (as the memory store's): at one start, the bookings kept before the cut, then the
   -- sent ones after it, then the requeued ones by seq. A member is (ord, seq), so requeued bookings
@@ -947,7 +1029,24 @@ local function reserve()
     end
   end
   if fresh ~= nil then redis.call('HSET', META, 'ord', fmt(fresh)) end
-  waiting(nb, 1)
+  for _, nb in ipairs(nbs) do waiting(nb, 1) end
+  return replies, moved
+end
+
+-- One call: its reply, then (id, new start) of every booking it moved when granted.
+local function reserve()
+  local replies, moved = reserveItems({ req })
+  local out = replies[1]
+  if out[1] == 'granted' then for _, x in ipairs(moved) do out[#out + 1] = x end end
+  return out
+end
+
+-- Several calls of one replica at once (req.items, in order): 'batch', the moved bookings'
+-- (id, new start) pairs, then one reply per call.
+local function reserveBatch()
+  local replies, moved = reserveItems(req.items)
+  local out = { 'batch', moved }
+  for _, r in ipairs(replies) do out[#out + 1] = r end
   return out
 end
 
@@ -1152,7 +1251,7 @@ local function keepAlive()
 end
 
 local ops = {
-  reserve = reserve, commit = commit, cancel = cancel, confirm = confirm, stamp = stamp,
+  reserve = reserve, reserve_batch = reserveBatch, commit = commit, cancel = cancel, confirm = confirm, stamp = stamp,
   constrain = constrain, release = release, record = record, block = block, status = status,
 }
 local result = ops[op]()

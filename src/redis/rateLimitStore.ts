@@ -90,6 +90,7 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly clock: Clock | undefined;
   private readonly timeoutMs: number;
   private readonly staleMs: number;
+  private readonly lanes = new Map<string, ReserveLane>();
 
   constructor(options: RedisRateLimitStoreOptions) {
     this.runner = isScriptRunner(options.client) ? options.client : ioredisScripts(options.client);
@@ -99,29 +100,107 @@ export class RedisRateLimitStore implements RateLimitStore {
     this.staleMs = options.staleBookingMs ?? 3_600_000;
   }
 
-  async reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
-    const payload = {
+  /**
+   * One script call per model at a time from this store: reservations made while one is in flight
+   * wait for it and then go together (`reserve_batch`), so a burst of k concurrent calls costs a
+   * few round trips and, when they land mid-queue, one re-slot instead of k (each is O(backlog)).
+   * A reservation that times out while still waiting to be sent is withdrawn: Redis never books it.
+   */
+  reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
+    const item: WireReserve = {
       t: req.tokens,
       mw: Number.isFinite(req.maxWaitMs) ? Math.max(0, req.maxWaitMs) : -1,
       m: finiteMargin(req.arrivalMarginMs),
       ...(req.place ? { p: wirePlace(req.place) } : {}),
     };
-    const { reply, toCaller } = await this.call("reserve", req.key, req.windows, req.now, payload);
-    const [kind, a = "", b = "", c = ""] = reply;
-    if (kind === "granted") {
-      const waitMs = num(c);
-      // In server time the store's instant is translated into the caller's clock (late by at
-      // most the round trip, never early), which is what `RateLimiter.acquire` sleeps towards.
-      const granted = { kind: "granted" as const, entryId: a, startAt: toCaller(num(b)), waitMs };
-      // Then (entry id, new start) of every booking it moved; the last element is the script's now.
-      const moved: StoreMovedBooking[] = [];
-      for (let i = 4; i + 1 < reply.length - 1; i += 2) {
-        moved.push({ entryId: reply[i]!, startAt: toCaller(num(reply[i + 1]!)) });
-      }
-      return moved.length > 0 ? { ...granted, moved } : granted;
+    const laneKey = `${req.key}\u0000${JSON.stringify(req.windows)}`;
+    let lane = this.lanes.get(laneKey);
+    if (!lane) {
+      lane = { key: req.key, windows: req.windows, queue: [], inFlight: false, lastCallMs: 0 };
+      this.lanes.set(laneKey, lane);
     }
-    if (kind === "wait_too_long") return { kind: "wait_too_long", waitMs: num(a), dimension: b };
-    return { kind: "never_fits", dimension: a, requested: num(b), limit: num(c) };
+    const target = lane;
+    let entry: PendingReserve | undefined;
+    const result = new Promise<StoreReserveResult>((resolve, reject) => {
+      // withTimeout's rule: a timeout that is not a positive finite number is none.
+      const limited = this.timeoutMs > 0 && Number.isFinite(this.timeoutMs);
+      const deadline = limited ? performance.now() + this.timeoutMs : Number.POSITIVE_INFINITY;
+      entry = { item, now: req.now, deadline, resolve, reject };
+      target.queue.push(entry);
+    });
+    if (!target.inFlight) void this.drain(laneKey, target);
+    return withTimeout(result, this.timeoutMs, "reserve").catch((err: unknown) => {
+      const at = entry ? target.queue.indexOf(entry) : -1;
+      if (at >= 0) target.queue.splice(at, 1);
+      this.forget(laneKey, target);
+      throw err;
+    });
+  }
+
+  /**
+   * Sends a lane's waiting reservations, up to {@link MAX_BATCH} per script call, until none wait.
+   * One with less time left than the lane's last call took is not sent (it would likely time out
+   * after Redis booked it); it stays queued until its own timeout withdraws it.
+   */
+  private async drain(laneKey: string, lane: ReserveLane): Promise<void> {
+    lane.inFlight = true;
+    try {
+      for (;;) {
+        const cutoff = performance.now() + lane.lastCallMs;
+        const batch: PendingReserve[] = [];
+        lane.queue = lane.queue.filter((e) => {
+          if (batch.length >= MAX_BATCH || e.deadline < cutoff) return true;
+          batch.push(e);
+          return false;
+        });
+        if (batch.length === 0) break;
+        const sentAt = performance.now();
+        try {
+          const results = await this.reserveMany(lane.key, lane.windows, batch);
+          for (const [i, e] of batch.entries()) e.resolve(results[i]!);
+        } catch (err) {
+          for (const e of batch) e.reject(err);
+        } finally {
+          lane.lastCallMs = performance.now() - sentAt;
+        }
+      }
+    } finally {
+      lane.inFlight = false;
+      this.forget(laneKey, lane);
+    }
+  }
+
+  private forget(laneKey: string, lane: ReserveLane): void {
+    if (!lane.inFlight && lane.queue.length === 0 && this.lanes.get(laneKey) === lane) {
+      this.lanes.delete(laneKey);
+    }
+  }
+
+  private async reserveMany(
+    model: string,
+    windows: readonly WindowSpec[],
+    batch: readonly PendingReserve[],
+  ): Promise<StoreReserveResult[]> {
+    if (batch.length === 1) {
+      const { reply, toCaller } = await this.call("reserve", model, windows, batch[0]!.now, batch[0]!.item);
+      return [parseReserve(reply, toCaller, 4, reply.length - 1)];
+    }
+    const now = Math.max(...batch.map((e) => e.now));
+    const { raw, toCaller } = await this.callRaw("reserve_batch", model, windows, now, {
+      items: batch.map((e) => e.item),
+    });
+    // 'batch', the moved bookings' (id, start) pairs, one reply per item, the script's now.
+    const moved = strings(raw[1]);
+    const results = raw.slice(2, -1).map((r) => parseReserve(strings(r), toCaller, 4, 4));
+    // Moves are reported once, with the first grant (nothing moves unless something was granted).
+    const first = results.findIndex((r) => r.kind === "granted");
+    if (first >= 0 && moved.length > 0) {
+      results[first] = {
+        ...(results[first] as StoreReserveGranted),
+        moved: movedPairs(moved, toCaller, 0, moved.length),
+      };
+    }
+    return results;
   }
 
   async commit(req: StoreCommitRequest): Promise<void> {
@@ -211,8 +290,19 @@ export class RedisRateLimitStore implements RateLimitStore {
     model: string,
     windows: readonly WindowSpec[],
     now: number,
-    payload: Record<string, unknown>,
+    payload: object,
   ): Promise<{ reply: string[]; toCaller: (t: number) => number }> {
+    const { raw, toCaller } = await this.callRaw(op, model, windows, now, payload);
+    return { reply: raw.map(String), toCaller };
+  }
+
+  private async callRaw(
+    op: string,
+    model: string,
+    windows: readonly WindowSpec[],
+    now: number,
+    payload: object,
+  ): Promise<{ raw: unknown[]; toCaller: (t: number) => number }> {
     const keys = FIXED_KEYS.map((k) => this.key(model, k));
     for (const w of windows) {
       keys.push(
@@ -231,18 +321,17 @@ export class RedisRateLimitStore implements RateLimitStore {
       w: windows.map(wire),
     });
     const sentAt = performance.now();
-    const raw = await withTimeout(
+    const raw = (await withTimeout(
       this.runner.run(SCRIPT_NAME, RATE_LIMIT_LUA, keys, [op, body]),
       this.timeoutMs,
       op,
-    );
-    const reply = (raw as unknown[]).map(String);
-    if (!server) return { reply, toCaller: (t) => t };
+    )) as unknown[];
+    if (!server) return { raw, toCaller: (t) => t };
     // The script's last element is its `now`. Caller time at the reply is `now + elapsed`; mapping
     // server instants through it errs late by the transit time, the safe side for a rate limit.
-    const serverNow = num(reply[reply.length - 1] ?? "0");
+    const serverNow = num(String(raw[raw.length - 1] ?? "0"));
     const callerNow = now + (performance.now() - sentAt);
-    return { reply, toCaller: (t) => (Number.isFinite(t) ? Math.ceil(t - serverNow + callerNow) : t) };
+    return { raw, toCaller: (t) => (Number.isFinite(t) ? Math.ceil(t - serverNow + callerNow) : t) };
   }
 }
 
@@ -259,6 +348,75 @@ for _, f in ipairs(fields) do
 end
 return redis.call('DEL', unpack(KEYS))
 `;
+
+/** One reservation as the script reads it (short names keep the payload small). */
+interface WireReserve {
+  t: number;
+  mw: number;
+  m: number;
+  p?: ReturnType<typeof wirePlace>;
+}
+
+/** A reservation waiting for its model's script call. */
+interface PendingReserve {
+  item: WireReserve;
+  now: number;
+  /** `performance.now()` at which its caller stops waiting (Infinity without a timeout). */
+  deadline: number;
+  resolve(result: StoreReserveResult): void;
+  reject(err: unknown): void;
+}
+
+/** The reservations of one model (and windows) made while a script call on it is in flight. */
+interface ReserveLane {
+  key: string;
+  windows: readonly WindowSpec[];
+  queue: PendingReserve[];
+  inFlight: boolean;
+  /** How long the lane's last script call took, ms. */
+  lastCallMs: number;
+}
+
+/** At most this many reservations per script call: one script blocks Redis while it runs. */
+const MAX_BATCH = 256;
+
+type StoreReserveGranted = Extract<StoreReserveResult, { kind: "granted" }>;
+
+/** A reserve reply (strings); granted ones carry (id, start) pairs of moved bookings in [from, to). */
+function parseReserve(
+  reply: readonly string[],
+  toCaller: (t: number) => number,
+  from: number,
+  to: number,
+): StoreReserveResult {
+  const [kind, a = "", b = "", c = ""] = reply;
+  if (kind === "granted") {
+    // In server time the store's instant is translated into the caller's clock (late by at
+    // most the round trip, never early), which is what `RateLimiter.acquire` sleeps towards.
+    const granted = { kind: "granted" as const, entryId: a, startAt: toCaller(num(b)), waitMs: num(c) };
+    const moved = movedPairs(reply, toCaller, from, to);
+    return moved.length > 0 ? { ...granted, moved } : granted;
+  }
+  if (kind === "wait_too_long") return { kind: "wait_too_long", waitMs: num(a), dimension: b };
+  return { kind: "never_fits", dimension: a, requested: num(b), limit: num(c) };
+}
+
+function movedPairs(
+  flat: readonly string[],
+  toCaller: (t: number) => number,
+  from: number,
+  to: number,
+): StoreMovedBooking[] {
+  const moved: StoreMovedBooking[] = [];
+  for (let i = from; i + 1 < to; i += 2)
+    moved.push({ entryId: flat[i]!, startAt: toCaller(num(flat[i + 1]!)) });
+  return moved;
+}
+
+/** A nested reply as strings (an empty Lua table comes back as an empty array). */
+function strings(x: unknown): string[] {
+  return Array.isArray(x) ? x.map(String) : [];
+}
 
 function wire(w: WindowSpec): WireWindow {
   const base = { n: w.name, r: w.unit === "requests" ? 1 : 0, l: w.limit, i: w.intervalMs } as const;
