@@ -148,7 +148,8 @@ describeRedis("RedisRateLimitStore: concurrent reservations", () => {
     await expect(first).rejects.toBeInstanceOf(RedisTimeoutError);
     release();
     // The held call does reach Redis (a timed-out call that was sent may still book); the
-    // withdrawn one never does.
+    // withdrawn one never does: once the held call has booked, a status call (sent after it on
+    // the same connection) sees one booking, and the store sent one reservation in all.
     await new Promise<void>((resolve) => {
       const poll = async () => {
         const s = await redis.status({ key: "m", windows, now: NOW }).catch(() => undefined);
@@ -159,6 +160,7 @@ describeRedis("RedisRateLimitStore: concurrent reservations", () => {
     });
     const status = await redis.status({ key: "m", windows, now: NOW });
     expect(status.queue).toEqual([{ rank: 1, tenant: "a", waiting: 1 }]);
+    expect(counted.ops.get("reserve")).toBe(1);
     expect(counted.ops.get("reserve_batch")).toBeUndefined();
   });
 });

@@ -26,9 +26,11 @@ export function rateLimitDifferential(
   makeStore: (clock: VirtualClock, staleBookingMs: number) => RateLimitStore,
 ): void {
   describe(`${label}: differential against MemoryRateLimitStore`, () => {
+    type ReserveOp = { t: "reserve"; tokens: number; maxWaitMs: number; margin: number; place?: StorePlace };
     type Op =
       | { t: "advance"; ms: number }
-      | { t: "reserve"; tokens: number; maxWaitMs: number; margin: number; place?: StorePlace }
+      | ReserveOp
+      | { t: "burst"; calls: ReserveOp[] }
       | { t: "commit"; pick: number; actual?: number; at: number }
       | { t: "cancel"; pick: number }
       | { t: "confirm"; pick: number; margin: number; provisional: boolean }
@@ -50,6 +52,21 @@ export function rateLimitDifferential(
       })
       .map(({ maxShare, ...p }) => (p.tenant === "capped" ? { ...p, weight: 1, maxShare } : p));
 
+    const reserveArb: fc.Arbitrary<ReserveOp> = fc.record(
+      {
+        t: fc.constant("reserve" as const),
+        tokens: fc.integer({ min: 0, max: 600 }),
+        maxWaitMs: fc.oneof(
+          fc.integer({ min: 0, max: 200_000 }),
+          fc.constant(1e12),
+          fc.constant(Number.POSITIVE_INFINITY),
+        ),
+        margin: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 })),
+        place: placeArb,
+      },
+      { requiredKeys: ["t", "tokens", "maxWaitMs", "margin"] },
+    );
+
     const opArb: fc.Arbitrary<Op> = fc.oneof(
       {
         weight: 3,
@@ -62,22 +79,29 @@ export function rateLimitDifferential(
           ms: fc.integer({ min: 0, max: 30 * 3_600_000 }),
         }),
       },
+      { weight: 6, arbitrary: reserveArb },
+      // Calls made at once (the Redis store sends them in one script call), against the memory
+      // store making them one by one. One cost and one allowance (the limiter gives one per
+      // model), no capped tenant: where calls differ in cost or share, a cheaper one placed
+      // together may take an earlier slot than one by one (queueProperties holds every invariant
+      // for those).
       {
-        weight: 6,
-        arbitrary: fc.record(
-          {
-            t: fc.constant("reserve" as const),
+        weight: 2,
+        arbitrary: fc
+          .record({
             tokens: fc.integer({ min: 0, max: 600 }),
-            maxWaitMs: fc.oneof(
-              fc.integer({ min: 0, max: 200_000 }),
-              fc.constant(1e12),
-              fc.constant(Number.POSITIVE_INFINITY),
-            ),
             margin: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 2000 })),
-            place: placeArb,
-          },
-          { requiredKeys: ["t", "tokens", "maxWaitMs", "margin"] },
-        ),
+            calls: fc.array(reserveArb, { minLength: 2, maxLength: 5 }),
+          })
+          .map(({ tokens, margin, calls }) => ({
+            t: "burst" as const,
+            calls: calls.map((c) => ({
+              ...c,
+              tokens,
+              margin,
+              ...(c.place?.maxShare === undefined ? {} : { place: { ...c.place, maxShare: undefined } }),
+            })),
+          })),
       },
       {
         weight: 3,
@@ -189,6 +213,32 @@ export function rateLimitDifferential(
           continue;
         }
         const id = open[("pick" in op ? op.pick : 0) % Math.max(1, open.length)];
+        if (op.t === "burst") {
+          const reqOf = (c: ReserveOp) => ({
+            ...target,
+            tokens: c.tokens,
+            maxWaitMs: c.maxWaitMs,
+            arrivalMarginMs: c.margin,
+            ...(c.place ? { place: c.place } : {}),
+          });
+          const memory: StoreReserveResult[] = [];
+          for (const c of op.calls) memory.push(await stores[0]!.reserve(reqOf(c)));
+          const redis = await Promise.all(op.calls.map((c) => stores[1]!.reserve(reqOf(c))));
+          // Moves are reported once per burst by Redis, per call by memory: compare where every
+          // moved booking ends up, and the answers without them.
+          const settled = (rs: StoreReserveResult[]) => {
+            const moved = new Map<string, number>();
+            for (const r of rs)
+              if (r.kind === "granted") for (const m of r.moved ?? []) moved.set(m.entryId, m.startAt);
+            return {
+              answers: rs.map((r) => (r.kind === "granted" ? { ...r, moved: undefined } : r)),
+              moved: [...moved].sort(),
+            };
+          };
+          expect(settled(redis)).toEqual(settled(memory));
+          for (const r of memory) if (r.kind === "granted") open.push(r.entryId);
+          continue;
+        }
         for (const store of stores) {
           if (op.t === "reserve") {
             answers.push(

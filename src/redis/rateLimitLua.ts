@@ -748,288 +748,401 @@ local function reserveItems(items)
     return { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
   end
 
-  -- One by one while nothing moves.
-  local seq = tonumber(redis.call('HGET', META, 'seq') or '0')
-  local first = nil
-  for k, it in ipairs(items) do
-    local nb, never = newBooking(it, seq + 1, {})
-    if not nb then
-      replies[k] = never
-    elseif firstCut({ nb }) then
-      first = k
-      break
-    else
-      replies[k] = bookLast(nb)
-      if replies[k][1] == 'granted' then seq = seq + 1 end
-    end
-  end
-  if not first then return replies, moved end
-
-  -- From the first that moves something on, together. Tags are given in call order, as if every
-  -- earlier one were granted; a refused one is dropped and the rest placed again without it.
-  local pending = {}
-  for k = first, #items do pending[#pending + 1] = k end
-  local nbs
-  local function place()
-    nbs = {}
-    local lastTag, s = {}, seq
-    for _, k in ipairs(pending) do
-      local nb, never = newBooking(items[k], s + 1, lastTag)
-      if not nb then
-        replies[k] = never
-      else
-        s = s + 1
-        nb.item = k
-        lastTag[nb.ltField] = nb.tag
-        nbs[#nbs + 1] = nb
-      end
-    end
-  end
-  place()
-  local cut = firstCut(nbs)
-  local cutRank = nil
-  if cut then cutRank = redis.call('ZRANK', QUEUE, cut) end
-  local prev, floor, floorBinding = floorBefore(cutRank)
-
-  -- Every waiting booking after the cut is re-slotted; sent early (confirmed before their start)
-  -- ones keep their place (the largest queue member of those at each start is kept in sentMax).
-  local displaced, before, excl, sentMax = {}, {}, {}, {}
-  if cutRank then
-    local tail = redis.call('ZRANGE', QUEUE, cutRank, -1)
-    local records = {}
-    for from = 1, #tail, 256 do
-      local ids = {}
-      for j = from, math.min(from + 255, #tail) do ids[#ids + 1] = qid(tail[j]) end
-      local vs = redis.call('HMGET', BOOK, unpack(ids))
-      for j = 1, #ids do records[from + j - 1] = parseBooking(ids[j], vs[j]) end
-    end
-    for j, m in ipairs(tail) do
-      local b = records[j]
-      if b and not b.sent then
-        displaced[#displaced + 1] = b
-        before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped, ord = b.ord }
-        excl[b.seq] = true
-      elseif b then
-        local cur = sentMax[b.start]
-        if cur == nil or m > cur then sentMax[b.start] = m end
-      end
-    end
-  end
-  local slack = nbs[1] and nbs[1].slack or 0
-
-  -- Re-slot on in-script copies of the logs: each turn the next slot goes to the booking that can
-  -- start earliest, ties to the one first in queue order; only the first waiting booking of each
-  -- class and tenant competes.
-  local function exclOf(w, forTenant)
-    local list = {}
-    for _, b in ipairs(displaced) do
-      if forTenant == nil or (b.maxShare ~= nil and b.tenant == forTenant) then
-        list[#list + 1] = { b.at, costOn(w, b.tokens) }
-      end
-    end
-    return list
-  end
-  local function reslot()
-    local allViews, tenantViews = {}, {}
-    local function allView(i, w)
-      local v = allViews[i]
-      if not v then
-        local list = {}
-        if w.ps then list = exclOf(w, nil) end
-        v = newView(w, nil, excl, list, floor - w.interval)
-        allViews[i] = v
-      end
-      return v
-    end
-    local function tenantView(i, w, tn)
-      tenantViews[i] = tenantViews[i] or {}
-      local v = tenantViews[i][tn]
-      if not v then
-        local list = {}
-        if w.ps then list = exclOf(w, tn) end
-        v = newView(w, tn, excl, list, floor - w.interval)
-        tenantViews[i][tn] = v
-      end
-      return v
-    end
-    local function viewEarliest(i, w, from, cost, limit) return vearliest(allView(i, w), from, cost, limit) end
-    local function tviewEarliest(i, w, tn, from, cost, limit)
-      return vearliest(tenantView(i, w, tn), from, cost, limit)
-    end
-
-    local todo = {}
-    for _, b in ipairs(displaced) do todo[#todo + 1] = b end
-    for _, nb in ipairs(nbs) do todo[#todo + 1] = nb end
-    -- Lanes in queue order (their order does not matter: ties go by compareQueue). A lane mostly
-    -- comes sorted already, so it is sorted only if it is not.
-    local lanes, laneOf = {}, {}
-    for _, b in ipairs(todo) do
-      local key
-      if pinned(b) then key = 'p\\0' .. b.tenant else key = fmt(b.rank) .. '\\0' .. b.tenant end
-      local lane = laneOf[key]
-      if not lane then
-        lane = { list = {}, next = 1 }
-        laneOf[key] = lane
-        lanes[#lanes + 1] = lane
-      end
-      lane.list[#lane.list + 1] = b
-    end
-    local function precedes(x, y) return compareQueue(x, y) < 0 end
-    for _, lane in ipairs(lanes) do
-      local list = lane.list
-      for j = 2, #list do
-        if precedes(list[j], list[j - 1]) then table.sort(list, precedes); break end
-      end
-    end
-    local t, binding = floor, floorBinding
-    for _ = 1, #todo do
-      local best, bs, bb, bc
-      for _, lane in ipairs(lanes) do
-        local b = lane.list[lane.next]
-        if b then
-          local s, sb, sc = slotFor(b, t, binding, viewEarliest, tviewEarliest)
-          if not best or s < bs or (s == bs and compareQueue(b, best.list[best.next]) < 0) then
-            best, bs, bb, bc = lane, s, sb, sc
+  -- Which of nbs go before some waiting booking (a higher class, an earlier tag, or a capped
+  -- booking their share lets them pass), by item: the queue member of the first such booking. One
+  -- scan of the queue for all of them.
+  local function cutting(nbs)
+    local open, out = {}, {}
+    for _, nb in ipairs(nbs) do if mayCut(nb) then open[#open + 1] = nb end end
+    local off = 0
+    while #open > 0 do
+      local batch = redis.call('ZRANGEBYSCORE', QUEUE, '(' .. fmt(now), '+inf', 'LIMIT', off, 64)
+      if #batch == 0 then break end
+      for _, m in ipairs(batch) do
+        local b = booking(qid(m))
+        if b and not b.sent and b.start > now and not pinned(b) then
+          local rest = {}
+          for _, nb in ipairs(open) do
+            if ahead(nb, b) or (b.capped and math.max(nb.lower, blk) < b.start) then out[nb.item] = m
+            else rest[#rest + 1] = nb end
           end
+          open = rest
+          if #open == 0 then break end
         end
       end
-      if not best then break end
-      local b = best.list[best.next]
-      best.next = best.next + 1
-      b.start, b.binding, b.capped = bs, bb, bc
-      if bs ~= INF then
-        b.at = bs + (b.slack or slack)
-        for i, w in ipairs(windows) do
-          local cost = costOn(w, b.tokens)
-          vinsert(allView(i, w), b.at, b.seq, cost)
-          if b.maxShare ~= nil then vinsert(tenantView(i, w, b.tenant), b.at, b.seq, cost) end
-        end
-        t, binding = bs, bb
-      end
+      off = off + 64
     end
+    return out
   end
 
-  -- Refused ones leave (nothing of theirs is written); the rest are placed again without them.
-  while #nbs > 0 do
-    reslot()
-    local kept = {}
-    for _, nb in ipairs(nbs) do
-      local no = refusedBy(nb)
-      if no then replies[nb.item] = no else kept[#kept + 1] = nb.item end
-    end
-    if #kept == #nbs then break end
-    pending = kept
-    for k, b in ipairs(displaced) do
-      local was = before[k]
-      b.start, b.at, b.binding, b.capped = was.start, was.at, was.binding, was.capped
+  local seq = tonumber(redis.call('HGET', META, 'seq') or '0')
+  local together
+
+  -- Placed together: the requests pending (call order), in one re-slot of everything waiting
+  -- after the earliest place any of them takes. Tags are given in call order, as if every earlier
+  -- one were granted. Refusals are decided one at a time, the first in call order first, each
+  -- followed by placing the rest again without it: what the calls one by one would be answered.
+  together = function(pending, exact)
+    local nbs
+    local function place()
+      nbs = {}
+      local lastTag, s = {}, seq
+      for _, k in ipairs(pending) do
+        local nb, never = newBooking(items[k], s + 1, lastTag)
+        if not nb then
+          replies[k] = never
+        else
+          s = s + 1
+          nb.item = k
+          lastTag[nb.ltField] = nb.tag
+          nbs[#nbs + 1] = nb
+        end
+      end
     end
     place()
-  end
-  if #nbs == 0 then return replies, moved end
+    -- Each one's own cut (queue rank), and the earliest of them.
+    local cutRank = nil
+    for k, m in pairs(cutting(nbs)) do
+      local r = redis.call('ZRANK', QUEUE, m)
+      items[k].cutRank = r
+      if cutRank == nil or r < cutRank then cutRank = r end
+    end
+    local prev, floor, floorBinding = floorBefore(cutRank)
 
-  for _, nb in ipairs(nbs) do
-    book(nb)
-    replies[nb.item] = { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
-  end
-  -- Requeued bookings by start; writes only for what changed.
-  local groups, starts = {}, {}
-  local function group(b, was)
-    local g = groups[b.start]
-    if not g then
-      g = {}
-      groups[b.start] = g
-      starts[#starts + 1] = b.start
-    end
-    g[#g + 1] = { b = b, was = was }
-  end
-  for k, b in ipairs(displaced) do
-    local was = before[k]
-    if b.start ~= was.start then
-      b.displaced = true
-      moved[#moved + 1] = b.id
-      moved[#moved + 1] = fmt(b.start)
-    end
-    if b.start == INF then
-      -- A booking no calendar period can hold any more is gone: its caller books again.
-      for _, w in ipairs(windows) do
-        local cost = costOn(w, b.tokens)
-        remove(w.all, b.seq, cost)
-        if b.maxShare ~= nil then tremove(w.cap, b.tenant, b.seq, cost) end
+    -- Every waiting booking after the cut is re-slotted; sent early (confirmed before their start)
+    -- ones keep their place (the largest queue member of those at each start is kept in sentMax).
+    local displaced, before, excl, sentMax = {}, {}, {}, {}
+    if cutRank then
+      local tail = redis.call('ZRANGE', QUEUE, cutRank, -1)
+      local records = {}
+      for from = 1, #tail, 256 do
+        local ids = {}
+        for j = from, math.min(from + 255, #tail) do ids[#ids + 1] = qid(tail[j]) end
+        local vs = redis.call('HMGET', BOOK, unpack(ids))
+        for j = 1, #ids do records[from + j - 1] = parseBooking(ids[j], vs[j]) end
       end
-      b.capped = was.capped
-      b.ord = was.ord
-      close(b)
-    else
-      if b.at ~= was.at then
-        for _, w in ipairs(windows) do
-          local cost = costOn(w, b.tokens)
-          if cost > 0 then
-            redis.call('ZADD', w.all.key, 'XX', fmt(b.at), member(b.seq, cost))
-            if b.maxShare ~= nil then
-              redis.call('ZADD', w.cap.key, 'XX', fmt(b.at), tmember(b.seq, cost, b.tenant))
+      for j, m in ipairs(tail) do
+        local b = records[j]
+        if b and not b.sent then
+          b.qrank = cutRank + j - 1
+          displaced[#displaced + 1] = b
+          before[#before + 1] = { start = b.start, at = b.at, binding = b.binding, capped = b.capped, ord = b.ord }
+          b.was = before[#before]
+          excl[b.seq] = true
+        elseif b then
+          local cur = sentMax[b.start]
+          if cur == nil or m > cur then sentMax[b.start] = m end
+        end
+      end
+    end
+    local slackOf = {}
+
+    -- Re-slot on in-script copies of the logs: each turn the next slot goes to the booking that can
+    -- start earliest, ties to the one first in queue order; only the first waiting booking of each
+    -- class and tenant competes.
+    local function exclOf(w, forTenant)
+      local list = {}
+      for _, b in ipairs(displaced) do
+        if forTenant == nil or (b.maxShare ~= nil and b.tenant == forTenant) then
+          list[#list + 1] = { b.at, costOn(w, b.tokens) }
+        end
+      end
+      return list
+    end
+      local function reslot()
+      -- A displaced booking stands the allowance of the requests that went before it later (a run
+      -- shares one), as those calls one by one would leave it; one no request passes any more
+      -- (the one that did was refused) keeps its own.
+      slackOf = {}
+      local lowest = nil
+      for _, nb in ipairs(nbs) do
+        local r = items[nb.item].cutRank
+        if r ~= nil and (lowest == nil or r < lowest) then lowest = r end
+      end
+      for _, b in ipairs(displaced) do
+        if lowest ~= nil and lowest <= b.qrank then slackOf[b] = nbs[1].slack end
+      end
+      local allViews, tenantViews = {}, {}
+      local function allView(i, w)
+        local v = allViews[i]
+        if not v then
+          local list = {}
+          if w.ps then list = exclOf(w, nil) end
+          v = newView(w, nil, excl, list, floor - w.interval)
+          allViews[i] = v
+        end
+        return v
+      end
+      local function tenantView(i, w, tn)
+        tenantViews[i] = tenantViews[i] or {}
+        local v = tenantViews[i][tn]
+        if not v then
+          local list = {}
+          if w.ps then list = exclOf(w, tn) end
+          v = newView(w, tn, excl, list, floor - w.interval)
+          tenantViews[i][tn] = v
+        end
+        return v
+      end
+      local function viewEarliest(i, w, from, cost, limit) return vearliest(allView(i, w), from, cost, limit) end
+      local function tviewEarliest(i, w, tn, from, cost, limit)
+        return vearliest(tenantView(i, w, tn), from, cost, limit)
+      end
+
+      local todo = {}
+      for _, b in ipairs(displaced) do todo[#todo + 1] = b end
+      for _, nb in ipairs(nbs) do todo[#todo + 1] = nb end
+      -- Lanes in queue order (their order does not matter: ties go by compareQueue). A lane mostly
+      -- comes sorted already, so it is sorted only if it is not.
+      local lanes, laneOf = {}, {}
+      for _, b in ipairs(todo) do
+        local key
+        if pinned(b) then key = 'p\\0' .. b.tenant else key = fmt(b.rank) .. '\\0' .. b.tenant end
+        local lane = laneOf[key]
+        if not lane then
+          lane = { list = {}, next = 1 }
+          laneOf[key] = lane
+          lanes[#lanes + 1] = lane
+        end
+        lane.list[#lane.list + 1] = b
+      end
+      local function precedes(x, y) return compareQueue(x, y) < 0 end
+      for _, lane in ipairs(lanes) do
+        local list = lane.list
+        for j = 2, #list do
+          if precedes(list[j], list[j - 1]) then table.sort(list, precedes); break end
+        end
+      end
+      local t, binding = floor, floorBinding
+      for _ = 1, #todo do
+        local best, bs, bb, bc
+        for _, lane in ipairs(lanes) do
+          local b = lane.list[lane.next]
+          if b then
+            local s, sb, sc = slotFor(b, t, binding, viewEarliest, tviewEarliest)
+            if not best or s < bs or (s == bs and compareQueue(b, best.list[best.next]) < 0) then
+              best, bs, bb, bc = lane, s, sb, sc
             end
           end
         end
-      end
-      if b.capped ~= was.capped then
-        local d = -1
-        if b.capped then d = 1 end
-        if redis.call('HINCRBY', DEPTH, 'cap', d) <= 0 then redis.call('HDEL', DEPTH, 'cap') end
-      end
-      group(b, was)
-    end
-  end
-  for _, nb in ipairs(nbs) do group(nb, nil) end
-
-  -- Queue order (as the memory store's): at one start, the bookings kept before the cut, then the
-  -- sent ones after it, then the requeued ones by seq. A member is (ord, seq), so requeued bookings
-  -- at a start that share one ord sort by seq: the ones that kept their start keep their member
-  -- when they all have the same ord and it sorts after the kept and sent ones at that start; the
-  -- others there take that ord too. Otherwise the whole start takes a fresh ord.
-  local keptMax, keptStart = nil, nil
-  if prev and #prev > 0 then keptMax, keptStart = prev[1], num(prev[2]) end
-  local ordNow = tonumber(redis.call('HGET', META, 'ord') or '0')
-  local fresh = nil
-  for _, s in ipairs(starts) do
-    local g = groups[s]
-    for j = 2, #g do
-      if g[j].b.seq < g[j - 1].b.seq then
-        table.sort(g, function(x, y) return x.b.seq < y.b.seq end)
-        break
-      end
-    end
-    local limit = sentMax[s]
-    if keptStart == s and (limit == nil or keptMax > limit) then limit = keptMax end
-    local ord = nil
-    for _, e in ipairs(g) do
-      if e.was and e.was.start == s then
-        if ord == nil then ord = e.was.ord elseif ord ~= e.was.ord then ord = false; break end
-      end
-    end
-    if ord and limit ~= nil and qkey(ord, g[1].b.seq) <= limit then ord = false end
-    if not ord then
-      if fresh == nil then fresh = ordNow + 1 end
-      ord = fresh
-    end
-    for _, e in ipairs(g) do
-      local b, was = e.b, e.was
-      b.ord = ord
-      if was == nil then
-        save(b)
-        redis.call('ZADD', QUEUE, fmt(b.start), qmember(b))
-      else
-        local same = (ord == was.ord)
-        if not same then redis.call('ZREM', QUEUE, qkey(was.ord, b.seq)) end
-        if not same or b.start ~= was.start then redis.call('ZADD', QUEUE, fmt(b.start), qmember(b)) end
-        if not same or b.start ~= was.start or b.at ~= was.at or b.binding ~= was.binding
-          or b.capped ~= was.capped then
-          save(b)
+        if not best then break end
+        local b = best.list[best.next]
+        best.next = best.next + 1
+        b.start, b.binding, b.capped = bs, bb, bc
+        if bs ~= INF then
+          b.at = bs + (b.slack or slackOf[b] or (b.was.at - b.was.start))
+          for i, w in ipairs(windows) do
+            local cost = costOn(w, b.tokens)
+            vinsert(allView(i, w), b.at, b.seq, cost)
+            if b.maxShare ~= nil then vinsert(tenantView(i, w, b.tenant), b.at, b.seq, cost) end
+          end
+          t, binding = bs, bb
         end
       end
     end
+
+    -- The run ends at its first refusal, judged as that call alone would be: with only the calls
+    -- before it placed. Refused there, it is answered and those before it are placed without it;
+    -- let in there, one by one it would be granted and then moved by a later call, so it is placed
+    -- with those before it. The caller goes on after the last call answered.
+    local ranOut = false
+    local last = pending[#pending]
+    local function restore()
+      for j, b in ipairs(displaced) do
+        local was = before[j]
+        b.start, b.at, b.binding, b.capped = was.start, was.at, was.binding, was.capped
+      end
+    end
+    reslot()
+    local refused = nil
+    for _, nb in ipairs(nbs) do
+      if refusedBy(nb) then refused = nb; break end
+    end
+    if refused then
+      last = refused.item
+      local upTo = {}
+      for _, k in ipairs(pending) do if k <= last then upTo[#upTo + 1] = k end end
+      pending = upTo
+      restore()
+      place()
+      reslot()
+      local no = refusedBy(nbs[#nbs])
+      if no then
+        replies[last] = no
+        local earlier = {}
+        for _, k in ipairs(pending) do if k < last then earlier[#earlier + 1] = k end end
+        pending = earlier
+        restore()
+        place()
+        if #nbs > 0 then reslot() end
+      end
+    end
+    -- A calendar period running out (a start at Infinity) is where placing together and one by
+    -- one part ways (one by one, a booking granted first is dropped when a later one takes its
+    -- period): the caller places these one by one instead. Nothing has been written yet.
+    if exact then
+      for _, b in ipairs(displaced) do if b.start == INF then ranOut = true end end
+      if ranOut then return false end
+    end
+    if #nbs == 0 then return last end
+
+    for _, nb in ipairs(nbs) do
+      book(nb)
+      replies[nb.item] = { 'granted', nb.id, fmt(nb.start), fmt(nb.start - now) }
+    end
+    -- Requeued bookings by start; writes only for what changed.
+    local groups, starts = {}, {}
+    local function group(b, was)
+      local g = groups[b.start]
+      if not g then
+        g = {}
+        groups[b.start] = g
+        starts[#starts + 1] = b.start
+      end
+      g[#g + 1] = { b = b, was = was }
+    end
+    for k, b in ipairs(displaced) do
+      local was = before[k]
+      if b.start ~= was.start then
+        b.displaced = true
+        moved[#moved + 1] = b.id
+        moved[#moved + 1] = fmt(b.start)
+      end
+      if b.start == INF then
+        -- A booking no calendar period can hold any more is gone: its caller books again.
+        for _, w in ipairs(windows) do
+          local cost = costOn(w, b.tokens)
+          remove(w.all, b.seq, cost)
+          if b.maxShare ~= nil then tremove(w.cap, b.tenant, b.seq, cost) end
+        end
+        b.capped = was.capped
+        b.ord = was.ord
+        close(b)
+      else
+        if b.at ~= was.at then
+          for _, w in ipairs(windows) do
+            local cost = costOn(w, b.tokens)
+            if cost > 0 then
+              redis.call('ZADD', w.all.key, 'XX', fmt(b.at), member(b.seq, cost))
+              if b.maxShare ~= nil then
+                redis.call('ZADD', w.cap.key, 'XX', fmt(b.at), tmember(b.seq, cost, b.tenant))
+              end
+            end
+          end
+        end
+        if b.capped ~= was.capped then
+          local d = -1
+          if b.capped then d = 1 end
+          if redis.call('HINCRBY', DEPTH, 'cap', d) <= 0 then redis.call('HDEL', DEPTH, 'cap') end
+        end
+        group(b, was)
+      end
+    end
+    for _, nb in ipairs(nbs) do group(nb, nil) end
+
+    -- Queue order (as the memory store's): at one start, the bookings kept before the cut, then the
+    -- sent ones after it, then the requeued ones by seq. A member is (ord, seq), so requeued bookings
+    -- at a start that share one ord sort by seq: the ones that kept their start keep their member
+    -- when they all have the same ord and it sorts after the kept and sent ones at that start; the
+    -- others there take that ord too. Otherwise the whole start takes a fresh ord.
+    local keptMax, keptStart = nil, nil
+    if prev and #prev > 0 then keptMax, keptStart = prev[1], num(prev[2]) end
+    local ordNow = tonumber(redis.call('HGET', META, 'ord') or '0')
+    local fresh = nil
+    for _, s in ipairs(starts) do
+      local g = groups[s]
+      for j = 2, #g do
+        if g[j].b.seq < g[j - 1].b.seq then
+          table.sort(g, function(x, y) return x.b.seq < y.b.seq end)
+          break
+        end
+      end
+      local limit = sentMax[s]
+      if keptStart == s and (limit == nil or keptMax > limit) then limit = keptMax end
+      local ord = nil
+      for _, e in ipairs(g) do
+        if e.was and e.was.start == s then
+          if ord == nil then ord = e.was.ord elseif ord ~= e.was.ord then ord = false; break end
+        end
+      end
+      if ord and limit ~= nil and qkey(ord, g[1].b.seq) <= limit then ord = false end
+      if not ord then
+        if fresh == nil then fresh = ordNow + 1 end
+        ord = fresh
+      end
+      for _, e in ipairs(g) do
+        local b, was = e.b, e.was
+        b.ord = ord
+        if was == nil then
+          save(b)
+          redis.call('ZADD', QUEUE, fmt(b.start), qmember(b))
+        else
+          local same = (ord == was.ord)
+          if not same then redis.call('ZREM', QUEUE, qkey(was.ord, b.seq)) end
+          if not same or b.start ~= was.start then redis.call('ZADD', QUEUE, fmt(b.start), qmember(b)) end
+          if not same or b.start ~= was.start or b.at ~= was.at or b.binding ~= was.binding
+            or b.capped ~= was.capped then
+            save(b)
+          end
+        end
+      end
+    end
+    if fresh ~= nil then redis.call('HSET', META, 'ord', fmt(fresh)) end
+    for _, nb in ipairs(nbs) do waiting(nb, 1) end
+    return last
   end
-  if fresh ~= nil then redis.call('HSET', META, 'ord', fmt(fresh)) end
-  for _, nb in ipairs(nbs) do waiting(nb, 1) end
+
+  -- In call order: one that moves nothing is booked on its own; one that does starts a run of
+  -- the calls after it that each go before a waiting booking too, placed together. A run ends
+  -- before a call that would go before an earlier one of the run (a higher class, or an earlier
+  -- tag: a burst of one tenant's calls never does), that is pinned from its arrival (aging 0),
+  -- that has another transit allowance (the limiter gives one per model), or that can never fit:
+  -- those are where placing together and one by one part ways.
+  local k = 1
+  while k <= #items do
+    local nb, never = newBooking(items[k], seq + 1, {})
+    if not nb then
+      replies[k] = never
+      k = k + 1
+    elseif not firstCut({ nb }) then
+      replies[k] = bookLast(nb)
+      if replies[k][1] == 'granted' then seq = seq + 1 end
+      k = k + 1
+    else
+      local run, lastTag, s = {}, {}, seq
+      for j = k, #items do
+        local x = newBooking(items[j], s + 1, lastTag)
+        if not x then break end
+        s = s + 1
+        x.item = j
+        lastTag[x.ltField] = x.tag
+        run[#run + 1] = x
+      end
+      local cuts = cutting(run)
+      local group, lowestRank, topTag = { k }, nb.rank, { [nb.rank] = nb.tag }
+      -- With a calendar window, periods running out drop bookings one by one in ways a run placed
+      -- together does not reproduce: there every call is its own run.
+      if not pinned(nb) and not anyCalendar then
+        for i = 2, #run do
+          local x = run[i]
+          if not cuts[x.item] or pinned(x) or x.slack ~= nb.slack or x.rank < lowestRank
+            or (topTag[x.rank] ~= nil and x.tag < topTag[x.rank]) then break end
+          group[#group + 1] = x.item
+          lowestRank = math.max(lowestRank, x.rank)
+          if topTag[x.rank] == nil or x.tag > topTag[x.rank] then topTag[x.rank] = x.tag end
+        end
+      end
+      local last = together(group, #group > 1)
+      if last then
+        k = last + 1
+      else
+        -- A calendar period ran out: the run's first call on its own, the rest from there.
+        together({ k }, false)
+        k = k + 1
+      end
+      seq = tonumber(redis.call('HGET', META, 'seq') or '0')
+    end
+  end
   return replies, moved
 end
 

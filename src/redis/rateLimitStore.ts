@@ -116,7 +116,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     const laneKey = `${req.key}\u0000${JSON.stringify(req.windows)}`;
     let lane = this.lanes.get(laneKey);
     if (!lane) {
-      lane = { key: req.key, windows: req.windows, queue: [], inFlight: false, lastCallMs: 0 };
+      lane = { key: req.key, windows: req.windows, queue: [], inFlight: false, holdBackMs: 0 };
       this.lanes.set(laneKey, lane);
     }
     const target = lane;
@@ -125,7 +125,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       // withTimeout's rule: a timeout that is not a positive finite number is none.
       const limited = this.timeoutMs > 0 && Number.isFinite(this.timeoutMs);
       const deadline = limited ? performance.now() + this.timeoutMs : Number.POSITIVE_INFINITY;
-      entry = { item, now: req.now, deadline, resolve, reject };
+      entry = { item, now: req.now, queuedAt: performance.now(), deadline, resolve, reject };
       target.queue.push(entry);
     });
     if (!target.inFlight) void this.drain(laneKey, target);
@@ -139,14 +139,14 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /**
    * Sends a lane's waiting reservations, up to {@link MAX_BATCH} per script call, until none wait.
-   * One with less time left than the lane's last call took is not sent (it would likely time out
-   * after Redis booked it); it stays queued until its own timeout withdraws it.
+   * After a failed call, one with less than half its timeout left is not sent (it would likely
+   * time out after Redis booked it); it stays queued until its own timeout withdraws it.
    */
   private async drain(laneKey: string, lane: ReserveLane): Promise<void> {
     lane.inFlight = true;
     try {
       for (;;) {
-        const cutoff = performance.now() + lane.lastCallMs;
+        const cutoff = performance.now() + lane.holdBackMs;
         const batch: PendingReserve[] = [];
         lane.queue = lane.queue.filter((e) => {
           if (batch.length >= MAX_BATCH || e.deadline < cutoff) return true;
@@ -154,14 +154,15 @@ export class RedisRateLimitStore implements RateLimitStore {
           return false;
         });
         if (batch.length === 0) break;
-        const sentAt = performance.now();
         try {
           const results = await this.reserveMany(lane.key, lane.windows, batch);
+          lane.holdBackMs = 0;
           for (const [i, e] of batch.entries()) e.resolve(results[i]!);
         } catch (err) {
+          // Redis failed or is slower than the timeout: what has less than half its time left
+          // would likely time out after Redis booked it. Half, so a fresh one is always sent.
+          lane.holdBackMs = Number.isFinite(this.timeoutMs) ? this.timeoutMs / 2 : 0;
           for (const e of batch) e.reject(err);
-        } finally {
-          lane.lastCallMs = performance.now() - sentAt;
         }
       }
     } finally {
@@ -181,11 +182,17 @@ export class RedisRateLimitStore implements RateLimitStore {
     windows: readonly WindowSpec[],
     batch: readonly PendingReserve[],
   ): Promise<StoreReserveResult[]> {
+    // In server time `now` maps replies into the caller's clock, so it is the caller's time at the
+    // send, not when the reservation was made (it may have waited for its turn). An injected
+    // clock's `now` is the script's own: as the caller gave it.
+    const sendAt = performance.now();
+    const nowOf = (e: PendingReserve) => (this.clock ? e.now : e.now + (sendAt - e.queuedAt));
     if (batch.length === 1) {
-      const { reply, toCaller } = await this.call("reserve", model, windows, batch[0]!.now, batch[0]!.item);
+      const e = batch[0]!;
+      const { reply, toCaller } = await this.call("reserve", model, windows, nowOf(e), e.item);
       return [parseReserve(reply, toCaller, 4, reply.length - 1)];
     }
-    const now = Math.max(...batch.map((e) => e.now));
+    const now = Math.max(...batch.map(nowOf));
     const { raw, toCaller } = await this.callRaw("reserve_batch", model, windows, now, {
       items: batch.map((e) => e.item),
     });
@@ -361,7 +368,8 @@ interface WireReserve {
 interface PendingReserve {
   item: WireReserve;
   now: number;
-  /** `performance.now()` at which its caller stops waiting (Infinity without a timeout). */
+  /** `performance.now()` when it was made, and when its caller stops waiting (Infinity: never). */
+  queuedAt: number;
   deadline: number;
   resolve(result: StoreReserveResult): void;
   reject(err: unknown): void;
@@ -373,8 +381,8 @@ interface ReserveLane {
   windows: readonly WindowSpec[];
   queue: PendingReserve[];
   inFlight: boolean;
-  /** How long the lane's last script call took, ms. */
-  lastCallMs: number;
+  /** After a failed call, a waiting reservation with less time left than this is not sent. */
+  holdBackMs: number;
 }
 
 /** At most this many reservations per script call: one script blocks Redis while it runs. */
