@@ -225,15 +225,19 @@ export function rateLimitDifferential(
           for (const c of op.calls) memory.push(await stores[0]!.reserve(reqOf(c)));
           const redis = await Promise.all(op.calls.map((c) => stores[1]!.reserve(reqOf(c))));
           // Moves are reported once per burst by Redis, per call by memory: compare where every
-          // moved booking ends up, and the answers without them.
+          // moved booking ends up, and the answers at their final starts.
           const settled = (rs: StoreReserveResult[]) => {
             const moved = new Map<string, number>();
             for (const r of rs)
               if (r.kind === "granted") for (const m of r.moved ?? []) moved.set(m.entryId, m.startAt);
-            return {
-              answers: rs.map((r) => (r.kind === "granted" ? { ...r, moved: undefined } : r)),
-              moved: [...moved].sort(),
+            // A call of the burst moved by a later one: Redis answers it with its new start.
+            const final = (r: StoreReserveResult) => {
+              if (r.kind !== "granted") return r;
+              const to = moved.get(r.entryId) ?? r.startAt;
+              const waitMs = to === r.startAt ? r.waitMs : r.waitMs + (to - r.startAt);
+              return { ...r, moved: undefined, startAt: to, waitMs };
             };
+            return { answers: rs.map(final), moved: [...moved].sort() };
           };
           expect(settled(redis)).toEqual(settled(memory));
           for (const r of memory) if (r.kind === "granted") open.push(r.entryId);

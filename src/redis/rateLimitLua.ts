@@ -783,6 +783,7 @@ local function reserveItems(items)
   -- one were granted. Refusals are decided one at a time, the first in call order first, each
   -- followed by placing the rest again without it: what the calls one by one would be answered.
   together = function(pending, exact)
+    for _, k in ipairs(pending) do items[k].cutRank = nil end
     local nbs
     local function place()
       nbs = {}
@@ -945,7 +946,6 @@ local function reserveItems(items)
     -- before it placed. Refused there, it is answered and those before it are placed without it;
     -- let in there, one by one it would be granted and then moved by a later call, so it is placed
     -- with those before it. The caller goes on after the last call answered.
-    local ranOut = false
     local last = pending[#pending]
     local function restore()
       for j, b in ipairs(displaced) do
@@ -977,12 +977,10 @@ local function reserveItems(items)
         if #nbs > 0 then reslot() end
       end
     end
-    -- A calendar period running out (a start at Infinity) is where placing together and one by
-    -- one part ways (one by one, a booking granted first is dropped when a later one takes its
-    -- period): the caller places these one by one instead. Nothing has been written yet.
+    -- Fewer calls never place an earlier one later; should one still be refused now, the caller
+    -- places the run's calls one by one instead (nothing has been written yet).
     if exact then
-      for _, b in ipairs(displaced) do if b.start == INF then ranOut = true end end
-      if ranOut then return false end
+      for _, nb in ipairs(nbs) do if refusedBy(nb) then return false end end
     end
     if #nbs == 0 then return last end
 
@@ -1109,34 +1107,33 @@ local function reserveItems(items)
       if replies[k][1] == 'granted' then seq = seq + 1 end
       k = k + 1
     else
-      local run, lastTag, s = {}, {}, seq
-      for j = k, #items do
-        local x = newBooking(items[j], s + 1, lastTag)
-        if not x then break end
-        s = s + 1
-        x.item = j
-        lastTag[x.ltField] = x.tag
-        run[#run + 1] = x
-      end
-      local cuts = cutting(run)
-      local group, lowestRank, topTag = { k }, nb.rank, { [nb.rank] = nb.tag }
+      local group = { k }
       -- With a calendar window, periods running out drop bookings one by one in ways a run placed
       -- together does not reproduce: there every call is its own run.
       if not pinned(nb) and not anyCalendar then
-        for i = 2, #run do
-          local x = run[i]
-          if not cuts[x.item] or pinned(x) or x.slack ~= nb.slack or x.rank < lowestRank
+        local run, lastTag, s = {}, { [nb.ltField] = nb.tag }, seq + 1
+        local lowestRank, topTag = nb.rank, { [nb.rank] = nb.tag }
+        for j = k + 1, #items do
+          local x = newBooking(items[j], s + 1, lastTag)
+          if not x or pinned(x) or x.slack ~= nb.slack or x.rank < lowestRank
             or (topTag[x.rank] ~= nil and x.tag < topTag[x.rank]) then break end
-          group[#group + 1] = x.item
+          s = s + 1
+          x.item = j
+          lastTag[x.ltField] = x.tag
           lowestRank = math.max(lowestRank, x.rank)
           if topTag[x.rank] == nil or x.tag > topTag[x.rank] then topTag[x.rank] = x.tag end
+          run[#run + 1] = x
+        end
+        local cuts = cutting(run)
+        for _, x in ipairs(run) do
+          if not cuts[x.item] then break end
+          group[#group + 1] = x.item
         end
       end
       local last = together(group, #group > 1)
       if last then
         k = last + 1
       else
-        -- A calendar period ran out: the run's first call on its own, the rest from there.
         together({ k }, false)
         k = k + 1
       end

@@ -144,6 +144,7 @@ export class RedisRateLimitStore implements RateLimitStore {
    */
   private async drain(laneKey: string, lane: ReserveLane): Promise<void> {
     lane.inFlight = true;
+    const half = Number.isFinite(this.timeoutMs) ? this.timeoutMs / 2 : 0;
     try {
       for (;;) {
         const cutoff = performance.now() + lane.holdBackMs;
@@ -155,13 +156,15 @@ export class RedisRateLimitStore implements RateLimitStore {
         });
         if (batch.length === 0) break;
         try {
+          const sentAt = performance.now();
           const results = await this.reserveMany(lane.key, lane.windows, batch);
-          lane.holdBackMs = 0;
+          // Slower than half the timeout counts as failing: the next ones could time out too.
+          lane.holdBackMs = performance.now() - sentAt > half ? half : 0;
           for (const [i, e] of batch.entries()) e.resolve(results[i]!);
         } catch (err) {
           // Redis failed or is slower than the timeout: what has less than half its time left
           // would likely time out after Redis booked it. Half, so a fresh one is always sent.
-          lane.holdBackMs = Number.isFinite(this.timeoutMs) ? this.timeoutMs / 2 : 0;
+          lane.holdBackMs = half;
           for (const e of batch) e.reject(err);
         }
       }
@@ -199,6 +202,15 @@ export class RedisRateLimitStore implements RateLimitStore {
     // 'batch', the moved bookings' (id, start) pairs, one reply per item, the script's now.
     const moved = strings(raw[1]);
     const results = raw.slice(2, -1).map((r) => parseReserve(strings(r), toCaller, 4, 4));
+    // A call of this batch that a later run of it moved: its own answer gets the new start (its
+    // caller is not waiting yet, so it could not follow a move).
+    const movedTo = new Map(movedPairs(moved, toCaller, 0, moved.length).map((m) => [m.entryId, m.startAt]));
+    for (const [i, r] of results.entries()) {
+      const to = r.kind === "granted" ? movedTo.get(r.entryId) : undefined;
+      if (r.kind === "granted" && to !== undefined && to !== r.startAt) {
+        results[i] = { ...r, startAt: to, waitMs: r.waitMs + (to - r.startAt) };
+      }
+    }
     // Moves are reported once, with the first grant (nothing moves unless something was granted).
     const first = results.findIndex((r) => r.kind === "granted");
     if (first >= 0 && moved.length > 0) {
