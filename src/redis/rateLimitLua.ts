@@ -21,8 +21,8 @@
  *   `<zero-padded seq>:<cost>:<tenant>`: one key for all tenants, since a re-slot touches the logs
  *   of tenants the caller cannot name in advance) and the hash of those tenants' running sums.
  *
- * `reserve_batch` books several reservations of one replica in one call (see `reserveItems`): one
- * by one while nothing moves, then the rest together in one re-slot.
+ * `reserve` books the reservations a replica made at once (often one) in one call (see
+ * `reserveItems`): one by one while nothing moves, runs of those that move something together.
  *
  * A reservation that moves nothing (the common case) takes its slot straight from the logs, read
  * newest first back to one window before the latest queued start. One that moves waiting bookings
@@ -693,28 +693,6 @@ local function reserveItems(items)
     return prev, floor, floorBinding
   end
 
-  -- The first waiting booking any of nbs goes before (a higher class, an earlier tag, or one its
-  -- tenant's share lets start earlier than a capped booking); aged ones are never passed.
-  local function firstCut(nbs)
-    local any = false
-    for _, nb in ipairs(nbs) do if mayCut(nb) then any = true; break end end
-    if not any then return nil end
-    local off = 0
-    while true do
-      local batch = redis.call('ZRANGEBYSCORE', QUEUE, '(' .. fmt(now), '+inf', 'LIMIT', off, 64)
-      if #batch == 0 then return nil end
-      for _, m in ipairs(batch) do
-        local b = booking(qid(m))
-        if b and not b.sent and b.start > now and not pinned(b) then
-          for _, nb in ipairs(nbs) do
-            if ahead(nb, b) or (b.capped and math.max(nb.lower, blk) < b.start) then return m end
-          end
-        end
-      end
-      off = off + 64
-    end
-  end
-
   -- Nothing moves (the common case): the slot straight from the logs, last in queue order. Its
   -- queue member takes the current ord (every member has one at most that, and a smaller seq).
   -- A sliding window's bound does not depend on from: each is scanned once, and only back to
@@ -749,8 +727,8 @@ local function reserveItems(items)
   end
 
   -- Which of nbs go before some waiting booking (a higher class, an earlier tag, or a capped
-  -- booking their share lets them pass), by item: the queue member of the first such booking. One
-  -- scan of the queue for all of them.
+  -- booking their share lets start later than they could; aged ones are never passed): for each
+  -- that does, the queue member of the first such booking. One scan of the queue for all of them.
   local function cutting(nbs)
     local open, out = {}, {}
     for _, nb in ipairs(nbs) do if mayCut(nb) then open[#open + 1] = nb end end
@@ -763,7 +741,7 @@ local function reserveItems(items)
         if b and not b.sent and b.start > now and not pinned(b) then
           local rest = {}
           for _, nb in ipairs(open) do
-            if ahead(nb, b) or (b.capped and math.max(nb.lower, blk) < b.start) then out[nb.item] = m
+            if ahead(nb, b) or (b.capped and math.max(nb.lower, blk) < b.start) then out[nb] = m
             else rest[#rest + 1] = nb end
           end
           open = rest
@@ -803,9 +781,9 @@ local function reserveItems(items)
     place()
     -- Each one's own cut (queue rank), and the earliest of them.
     local cutRank = nil
-    for k, m in pairs(cutting(nbs)) do
+    for nb, m in pairs(cutting(nbs)) do
       local r = redis.call('ZRANK', QUEUE, m)
-      items[k].cutRank = r
+      items[nb.item].cutRank = r
       if cutRank == nil or r < cutRank then cutRank = r end
     end
     local prev, floor, floorBinding = floorBefore(cutRank)
@@ -1102,7 +1080,7 @@ local function reserveItems(items)
     if not nb then
       replies[k] = never
       k = k + 1
-    elseif not firstCut({ nb }) then
+    elseif not cutting({ nb })[nb] then
       replies[k] = bookLast(nb)
       if replies[k][1] == 'granted' then seq = seq + 1 end
       k = k + 1
@@ -1126,7 +1104,7 @@ local function reserveItems(items)
         end
         local cuts = cutting(run)
         for _, x in ipairs(run) do
-          if not cuts[x.item] then break end
+          if not cuts[x] then break end
           group[#group + 1] = x.item
         end
       end
@@ -1143,17 +1121,9 @@ local function reserveItems(items)
   return replies, moved
 end
 
--- One call: its reply, then (id, new start) of every booking it moved when granted.
-local function reserve()
-  local replies, moved = reserveItems({ req })
-  local out = replies[1]
-  if out[1] == 'granted' then for _, x in ipairs(moved) do out[#out + 1] = x end end
-  return out
-end
-
--- Several calls of one replica at once (req.items, in order): 'batch', the moved bookings'
+-- The calls of one replica (req.items, in order, often just one): 'batch', the moved bookings'
 -- (id, new start) pairs, then one reply per call.
-local function reserveBatch()
+local function reserve()
   local replies, moved = reserveItems(req.items)
   local out = { 'batch', moved }
   for _, r in ipairs(replies) do out[#out + 1] = r end
@@ -1361,7 +1331,7 @@ local function keepAlive()
 end
 
 local ops = {
-  reserve = reserve, reserve_batch = reserveBatch, commit = commit, cancel = cancel, confirm = confirm, stamp = stamp,
+  reserve = reserve, commit = commit, cancel = cancel, confirm = confirm, stamp = stamp,
   constrain = constrain, release = release, record = record, block = block, status = status,
 }
 local result = ops[op]()

@@ -91,12 +91,16 @@ export class RedisRateLimitStore implements RateLimitStore {
   private readonly timeoutMs: number;
   private readonly staleMs: number;
   private readonly lanes = new Map<string, ReserveLane>();
+  /** `timeoutMs` as withTimeout applies it: one that is not a positive finite number is none. */
+  private readonly waitLimitMs: number;
 
   constructor(options: RedisRateLimitStoreOptions) {
     this.runner = isScriptRunner(options.client) ? options.client : ioredisScripts(options.client);
     this.prefix = options.keyPrefix ?? "autopicker:rl:";
     this.clock = options.clock === undefined || options.clock === "server" ? undefined : options.clock;
     this.timeoutMs = options.timeoutMs ?? 250;
+    this.waitLimitMs =
+      this.timeoutMs > 0 && Number.isFinite(this.timeoutMs) ? this.timeoutMs : Number.POSITIVE_INFINITY;
     this.staleMs = options.staleBookingMs ?? 3_600_000;
   }
 
@@ -113,6 +117,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       m: finiteMargin(req.arrivalMarginMs),
       ...(req.place ? { p: wirePlace(req.place) } : {}),
     };
+    // Calls go together only with the same windows (limits, or calendar periods, can change).
     const laneKey = `${req.key}\u0000${JSON.stringify(req.windows)}`;
     let lane = this.lanes.get(laneKey);
     if (!lane) {
@@ -122,10 +127,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     const target = lane;
     let entry: PendingReserve | undefined;
     const result = new Promise<StoreReserveResult>((resolve, reject) => {
-      // withTimeout's rule: a timeout that is not a positive finite number is none.
-      const limited = this.timeoutMs > 0 && Number.isFinite(this.timeoutMs);
-      const deadline = limited ? performance.now() + this.timeoutMs : Number.POSITIVE_INFINITY;
-      entry = { item, now: req.now, queuedAt: performance.now(), deadline, resolve, reject };
+      const queuedAt = performance.now();
+      entry = { item, now: req.now, queuedAt, deadline: queuedAt + this.waitLimitMs, resolve, reject };
       target.queue.push(entry);
     });
     if (!target.inFlight) void this.drain(laneKey, target);
@@ -144,7 +147,7 @@ export class RedisRateLimitStore implements RateLimitStore {
    */
   private async drain(laneKey: string, lane: ReserveLane): Promise<void> {
     lane.inFlight = true;
-    const half = Number.isFinite(this.timeoutMs) ? this.timeoutMs / 2 : 0;
+    const half = Number.isFinite(this.waitLimitMs) ? this.waitLimitMs / 2 : 0;
     try {
       for (;;) {
         const cutoff = performance.now() + lane.holdBackMs;
@@ -190,35 +193,24 @@ export class RedisRateLimitStore implements RateLimitStore {
     // clock's `now` is the script's own: as the caller gave it.
     const sendAt = performance.now();
     const nowOf = (e: PendingReserve) => (this.clock ? e.now : e.now + (sendAt - e.queuedAt));
-    if (batch.length === 1) {
-      const e = batch[0]!;
-      const { reply, toCaller } = await this.call("reserve", model, windows, nowOf(e), e.item);
-      return [parseReserve(reply, toCaller, 4, reply.length - 1)];
-    }
-    const now = Math.max(...batch.map(nowOf));
-    const { raw, toCaller } = await this.callRaw("reserve_batch", model, windows, now, {
+    const { raw, toCaller } = await this.callRaw("reserve", model, windows, Math.max(...batch.map(nowOf)), {
       items: batch.map((e) => e.item),
     });
     // 'batch', the moved bookings' (id, start) pairs, one reply per item, the script's now.
-    const moved = strings(raw[1]);
-    const results = raw.slice(2, -1).map((r) => parseReserve(strings(r), toCaller, 4, 4));
-    // A call of this batch that a later run of it moved: its own answer gets the new start (its
-    // caller is not waiting yet, so it could not follow a move).
-    const movedTo = new Map(movedPairs(moved, toCaller, 0, moved.length).map((m) => [m.entryId, m.startAt]));
-    for (const [i, r] of results.entries()) {
-      const to = r.kind === "granted" ? movedTo.get(r.entryId) : undefined;
-      if (r.kind === "granted" && to !== undefined && to !== r.startAt) {
-        results[i] = { ...r, startAt: to, waitMs: r.waitMs + (to - r.startAt) };
-      }
-    }
+    const moved = movedPairs(strings(raw[1]), toCaller);
+    const movedTo = new Map(moved.map((m) => [m.entryId, m.startAt]));
+    const results = raw.slice(2, -1).map((r): StoreReserveResult => {
+      const answer = parseReserve(strings(r), toCaller);
+      // A call of this batch that a later call of it moved: answered with its new start (its
+      // caller is not waiting yet, so it could not follow the move).
+      const to = answer.kind === "granted" ? movedTo.get(answer.entryId) : undefined;
+      if (answer.kind !== "granted" || to === undefined || to === answer.startAt) return answer;
+      return { ...answer, startAt: to, waitMs: answer.waitMs + (to - answer.startAt) };
+    });
     // Moves are reported once, with the first grant (nothing moves unless something was granted).
     const first = results.findIndex((r) => r.kind === "granted");
-    if (first >= 0 && moved.length > 0) {
-      results[first] = {
-        ...(results[first] as StoreReserveGranted),
-        moved: movedPairs(moved, toCaller, 0, moved.length),
-      };
-    }
+    if (first >= 0 && moved.length > 0)
+      results[first] = { ...(results[first] as StoreReserveGranted), moved };
     return results;
   }
 
@@ -402,34 +394,22 @@ const MAX_BATCH = 256;
 
 type StoreReserveGranted = Extract<StoreReserveResult, { kind: "granted" }>;
 
-/** A reserve reply (strings); granted ones carry (id, start) pairs of moved bookings in [from, to). */
-function parseReserve(
-  reply: readonly string[],
-  toCaller: (t: number) => number,
-  from: number,
-  to: number,
-): StoreReserveResult {
+/** One call's reserve reply (strings). */
+function parseReserve(reply: readonly string[], toCaller: (t: number) => number): StoreReserveResult {
   const [kind, a = "", b = "", c = ""] = reply;
-  if (kind === "granted") {
-    // In server time the store's instant is translated into the caller's clock (late by at
-    // most the round trip, never early), which is what `RateLimiter.acquire` sleeps towards.
-    const granted = { kind: "granted" as const, entryId: a, startAt: toCaller(num(b)), waitMs: num(c) };
-    const moved = movedPairs(reply, toCaller, from, to);
-    return moved.length > 0 ? { ...granted, moved } : granted;
-  }
+  // In server time the store's instant is translated into the caller's clock (late by at most the
+  // round trip, never early), which is what `RateLimiter.acquire` sleeps towards.
+  if (kind === "granted") return { kind: "granted", entryId: a, startAt: toCaller(num(b)), waitMs: num(c) };
   if (kind === "wait_too_long") return { kind: "wait_too_long", waitMs: num(a), dimension: b };
   return { kind: "never_fits", dimension: a, requested: num(b), limit: num(c) };
 }
 
-function movedPairs(
-  flat: readonly string[],
-  toCaller: (t: number) => number,
-  from: number,
-  to: number,
-): StoreMovedBooking[] {
+/** (id, start) pairs of moved bookings, as the script lists them. */
+function movedPairs(flat: readonly string[], toCaller: (t: number) => number): StoreMovedBooking[] {
   const moved: StoreMovedBooking[] = [];
-  for (let i = from; i + 1 < to; i += 2)
+  for (let i = 0; i + 1 < flat.length; i += 2) {
     moved.push({ entryId: flat[i]!, startAt: toCaller(num(flat[i + 1]!)) });
+  }
   return moved;
 }
 
