@@ -27,6 +27,8 @@ export const defaultFaultLogger: RedisFaultLogger = {
 export class OutageTracker {
   private down = false;
   private retryAt = 0;
+  /** When the last outage ended (`performance.now()`). */
+  private recoveredAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly what: string,
@@ -51,12 +53,18 @@ export class OutageTracker {
   succeeded(): boolean {
     if (!this.down) return false;
     this.down = false;
+    this.recoveredAt = performance.now();
     safeLog(() => this.logger.info?.(`${this.what}: Redis answers again; shared state resumed.`));
     return true;
   }
 
-  /** Redis failed or timed out. Returns true when this starts an outage. */
-  failed(err: unknown, fallback: string): boolean {
+  /**
+   * Redis failed or timed out, for a call begun at `startedAt` (`performance.now()`). Returns true
+   * when this starts an outage. A call begun before the last outage ended (one that waited out
+   * the outage and times out after Redis answered again) starts none.
+   */
+  failed(err: unknown, fallback: string, startedAt = Number.POSITIVE_INFINITY): boolean {
+    if (startedAt < this.recoveredAt) return false;
     this.retryAt = performance.now() + this.retryMs;
     if (this.down) return false;
     this.down = true;

@@ -96,6 +96,7 @@ export class ResilientBudgetStore implements BudgetStore {
 
   private async tryShared<T>(work: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false }> {
     if (this.outage.shouldTry()) {
+      const startedAt = performance.now();
       try {
         const value = await work();
         if (this.outage.succeeded()) await this.flushLocal();
@@ -106,6 +107,7 @@ export class ResilientBudgetStore implements BudgetStore {
           this.mode === "fail-open"
             ? `failing open to a local budget with ${Math.round(this.share * 100)}% of each limit`
             : "failing closed (calls are refused until it answers)",
+          startedAt,
         );
         if (this.mode === "fail-closed")
           throw new RedisUnavailableError(`Budget store unavailable: ${String(err)}`);
@@ -125,12 +127,13 @@ export class ResilientBudgetStore implements BudgetStore {
     for (const [i, counter] of counters.entries()) {
       const v = values[i] ?? 0;
       if (v <= 0) continue;
+      const startedAt = performance.now();
       try {
         await this.shared.add([counter], v);
         await this.local.add([counter], -v);
       } catch (err) {
         this.remember([counter]);
-        this.outage.failed(err, "keeping the local budget");
+        this.outage.failed(err, "keeping the local budget", startedAt);
         return;
       }
     }

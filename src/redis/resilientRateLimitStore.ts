@@ -210,12 +210,13 @@ export class ResilientRateLimitStore implements RateLimitStore {
     } else {
       let answered: StoreConfirmResult | undefined;
       if (toShared) {
+        const startedAt = performance.now();
         try {
           await this.handOver(req);
           answered = await confirm!({ ...req, entryId: inner });
           this.outage.succeeded();
         } catch (err) {
-          this.outage.failed(err, this.fallbackText());
+          this.outage.failed(err, this.fallbackText(), startedAt);
           if (this.mode === "fail-closed") throw unavailable(err);
         }
       }
@@ -307,13 +308,14 @@ export class ResilientRateLimitStore implements RateLimitStore {
     local: () => Promise<T>,
   ): Promise<{ value: T; via: "r" | "l" }> {
     if (await this.sharedNow(target)) {
+      const startedAt = performance.now();
       try {
         await this.handOver(target);
         const value = await shared();
         this.outage.succeeded();
         return { value, via: "r" };
       } catch (err) {
-        this.outage.failed(err, this.fallbackText());
+        this.outage.failed(err, this.fallbackText(), startedAt);
         if (this.mode === "fail-closed") throw unavailable(err);
       }
     }
@@ -329,6 +331,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
   private async sharedNow(target: StoreTarget): Promise<boolean> {
     if (this.outage.isDown) {
       if (this.outage.shouldTry()) {
+        const startedAt = performance.now();
         try {
           await this.handOver(target, true);
           this.outage.succeeded();
@@ -339,7 +342,7 @@ export class ResilientRateLimitStore implements RateLimitStore {
             this.handoverUntil = target.now + horizon + this.retryIntervalMs + RECONNECT_SPREAD_MS;
           }
         } catch (err) {
-          this.outage.failed(err, this.fallbackText());
+          this.outage.failed(err, this.fallbackText(), startedAt);
         }
       }
       if (this.outage.isDown) {
@@ -559,11 +562,12 @@ export class ResilientRateLimitStore implements RateLimitStore {
 
   private async bestEffort(work: () => Promise<void>): Promise<void> {
     if (this.outage.isDown && !this.outage.shouldTry()) return;
+    const startedAt = performance.now();
     try {
       await work();
       this.outage.succeeded();
     } catch (err) {
-      this.outage.failed(err, this.fallbackText());
+      this.outage.failed(err, this.fallbackText(), startedAt);
     }
   }
 
