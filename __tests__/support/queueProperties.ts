@@ -6,8 +6,8 @@
  *  1. no window of any limit ever holds more than the limit (sent calls, at their send instants);
  *  2. within one class and tenant, calls are sent in the order they were booked;
  *  3. a higher-class call is never sent after a lower-class call that was still waiting when it
- *     arrived, unless that call had aged past being moved (requests-only limits, so a cheaper call
- *     never legitimately fits first);
+ *     arrived, unless that call had aged past being moved by the time the higher call's slot was
+ *     last decided (requests-only limits, so a cheaper call never legitimately fits first);
  *  4. a tenant's `maxShare` holds in every window of every limit.
  */
 import fc from "fast-check";
@@ -24,6 +24,8 @@ interface Call {
   entryId: string;
   place: StorePlace;
   arrivedAt: number;
+  /** When its slot was last decided: its booking, or the latest reservation that moved it. */
+  placedAt: number;
   start: number;
   sentAt?: number;
   cancelled?: boolean;
@@ -142,6 +144,7 @@ async function drive(
           entryId: r.entryId,
           place: places[i]!,
           arrivedAt: now,
+          placedAt: now,
           start: r.startAt,
         };
         calls.push(call);
@@ -154,7 +157,10 @@ async function drive(
           expect(c).toBeDefined();
           expect(c!.sentAt).toBeUndefined();
           if (m.startAt === Number.POSITIVE_INFINITY) c!.cancelled = true;
-          else c!.start = m.startAt;
+          else {
+            c!.start = m.startAt;
+            c!.placedAt = now;
+          }
         }
       }
     } else {
@@ -237,7 +243,9 @@ export function queueProperties(label: string, make: QueueStoreFactory, numRuns 
             for (const lo of calls) {
               if (lo.sentAt === undefined || lo.place.rank <= hi.place.rank) continue;
               const waitingThen = lo.arrivedAt <= hi.arrivedAt && lo.sentAt > hi.arrivedAt;
-              const aged = hi.arrivedAt - lo.arrivedAt >= lo.place.agingMs;
+              // Aged by the time the higher call's slot was last decided: a later, still higher
+              // call can push it behind a call that has since become unmovable.
+              const aged = hi.placedAt - lo.arrivedAt >= lo.place.agingMs;
               // Sent at the very instant the higher call arrived: it was already on its way.
               if (!waitingThen || aged || lo.start <= hi.arrivedAt) continue;
               expect(hi.sentAt).toBeLessThanOrEqual(lo.sentAt);
