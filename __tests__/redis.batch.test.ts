@@ -1,7 +1,8 @@
 /**
  * RedisRateLimitStore sends a model's concurrent reservations together: one script call per
- * burst (one re-slot of the queue instead of one per call), placed as if booked one by one, and a
- * reservation that times out before it was sent is withdrawn, never booked.
+ * burst (one re-slot of the queue instead of one per call), placed as if booked one by one; a
+ * reservation that times out before it was sent is withdrawn, never booked, and one granted after
+ * its caller gave up is cancelled.
  */
 import type { Redis } from "ioredis";
 import {
@@ -27,20 +28,30 @@ const place = (tenant: string): StorePlace => ({
   agingMs: Number.POSITIVE_INFINITY,
 });
 
-/** Records how many reservations each reserve script call carried; can hold calls until released. */
+/**
+ * Records how many reservations each reserve script call carried, and which ops were sent and
+ * answered; can hold calls until released.
+ */
 function countingRunner(inner: RedisScriptRunner) {
   const calls: number[] = [];
+  const sent: string[] = [];
+  const answered: string[] = [];
   let gate: Promise<void> | undefined;
   const runner: RedisScriptRunner = {
     async run(name, script, keys, args) {
       if (args[0] === "reserve") calls.push((JSON.parse(args[1]!) as { items: unknown[] }).items.length);
       if (gate) await gate;
-      return inner.run(name, script, keys, args);
+      sent.push(args[0]!);
+      const out = await inner.run(name, script, keys, args);
+      answered.push(args[0]!);
+      return out;
     },
   };
   return {
     runner,
     calls,
+    sent,
+    answered,
     hold(): () => void {
       let release!: () => void;
       gate = new Promise<void>((r) => {
@@ -137,7 +148,7 @@ describeRedis("RedisRateLimitStore: concurrent reservations", () => {
     expect(waiting).toEqual({ a: 60, b: granted });
   });
 
-  it("withdraws a reservation that timed out before it was sent: Redis never books it", async () => {
+  it("withdraws a reservation that timed out before it was sent, and cancels one granted after its caller gave up", async () => {
     const counted = countingRunner(ioredisScripts(client));
     const redis = redisStore(counted.runner, 50);
     const release = counted.hold();
@@ -147,19 +158,39 @@ describeRedis("RedisRateLimitStore: concurrent reservations", () => {
     await expect(second).rejects.toBeInstanceOf(RedisTimeoutError);
     await expect(first).rejects.toBeInstanceOf(RedisTimeoutError);
     release();
-    // The held call does reach Redis (a timed-out call that was sent may still book); the
-    // withdrawn one never does: once the held call has booked, a status call (sent after it on
-    // the same connection) sees one booking, and the store sent one reservation in all.
+    // The held call does reach Redis and is granted; nobody waits for it any more, so the store
+    // cancels it as the grant arrives (the cancel goes out before this macrotask runs). The
+    // withdrawn one is never sent.
     await new Promise<void>((resolve) => {
-      const poll = async () => {
-        const s = await redis.status({ key: "m", windows, now: NOW }).catch(() => undefined);
-        if (s && (s.queue ?? []).length > 0) resolve();
-        else setImmediate(() => void poll());
-      };
-      void poll();
+      const poll = () => (counted.answered.includes("reserve") ? resolve() : setImmediate(poll));
+      poll();
     });
     const status = await redis.status({ key: "m", windows, now: NOW });
-    expect(status.queue).toEqual([{ rank: 1, tenant: "a", waiting: 1 }]);
+    expect(counted.sent).toEqual(["reserve", "cancel", "status"]);
+    expect(status.queue ?? []).toEqual([]);
     expect(counted.calls).toEqual([1]);
+  });
+
+  it("cancels a queued reservation granted after its own timeout ran out (but not its script call's)", async () => {
+    const counted = countingRunner(ioredisScripts(client));
+    const redis = redisStore(counted.runner, 300);
+    const releaseFirst = counted.hold();
+    const first = reserve(redis, "a");
+    const second = reserve(redis, "a");
+    // The first is answered well within its time; the second, sent after it, is held past its
+    // own timeout (but not the script call's, which started 120 ms later) and granted then.
+    await new Promise((r) => setTimeout(r, 120));
+    releaseFirst();
+    const releaseSecond = counted.hold();
+    await expect(first).resolves.toMatchObject({ kind: "granted" });
+    await expect(second).rejects.toBeInstanceOf(RedisTimeoutError);
+    releaseSecond();
+    await new Promise<void>((resolve) => {
+      const poll = () => (counted.answered.length >= 2 ? resolve() : setImmediate(poll));
+      poll();
+    });
+    const status = await redis.status({ key: "m", windows, now: NOW });
+    expect(counted.sent).toEqual(["reserve", "reserve", "cancel", "status"]);
+    expect(status.queue).toEqual([{ rank: 1, tenant: "a", waiting: 1 }]);
   });
 });

@@ -26,6 +26,7 @@ import {
   ioredisScripts,
   isScriptRunner,
   type RedisScriptRunner,
+  RedisTimeoutError,
   taggedKey,
   withTimeout,
 } from "./scriptRunner";
@@ -109,6 +110,8 @@ export class RedisRateLimitStore implements RateLimitStore {
    * wait for it and then go together (`reserve_batch`), so a burst of k concurrent calls costs a
    * few round trips and, when they land mid-queue, one re-slot instead of k (each is O(backlog)).
    * A reservation that times out while still waiting to be sent is withdrawn: Redis never books it.
+   * One that times out after it was sent and is granted anyway is cancelled as soon as the grant
+   * arrives, so a slow Redis leaves no slot booked for a caller who has gone (to the local share).
    */
   reserve(req: StoreReserveRequest): Promise<StoreReserveResult> {
     const item: WireReserve = {
@@ -135,6 +138,7 @@ export class RedisRateLimitStore implements RateLimitStore {
     return withTimeout(result, this.timeoutMs, "reserve").catch((err: unknown) => {
       const at = entry ? target.queue.indexOf(entry) : -1;
       if (at >= 0) target.queue.splice(at, 1);
+      else if (entry) entry.abandoned = true;
       this.forget(laneKey, target);
       throw err;
     });
@@ -160,10 +164,10 @@ export class RedisRateLimitStore implements RateLimitStore {
         if (batch.length === 0) break;
         try {
           const sentAt = performance.now();
-          const results = await this.reserveMany(lane.key, lane.windows, batch);
+          const { results, moved } = await this.reserveMany(lane.key, lane.windows, batch);
           // Slower than half the timeout counts as failing: the next ones could time out too.
           lane.holdBackMs = performance.now() - sentAt > half ? half : 0;
-          for (const [i, e] of batch.entries()) e.resolve(results[i]!);
+          this.settle(lane, batch, results, moved);
         } catch (err) {
           // Redis failed or is slower than the timeout: what has less than half its time left
           // would likely time out after Redis booked it. Half, so a fresh one is always sent.
@@ -177,6 +181,36 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
   }
 
+  /**
+   * Answers a batch's callers. Moves are reported once, with the first grant a caller still waits
+   * for (nothing moves unless something was granted); a grant nobody waits for is cancelled.
+   */
+  private settle(
+    lane: ReserveLane,
+    batch: readonly PendingReserve[],
+    results: readonly StoreReserveResult[],
+    moved: readonly StoreMovedBooking[],
+  ): void {
+    let movesTold = moved.length === 0;
+    for (const [i, e] of batch.entries()) {
+      const r = results[i]!;
+      if (e.abandoned) {
+        if (r.kind === "granted") {
+          const now = this.clock ? this.clock.now() : e.now + (performance.now() - e.queuedAt);
+          this.cancelLate(lane.key, lane.windows, now, r.entryId);
+        }
+      } else if (!movesTold && r.kind === "granted") {
+        movesTold = true;
+        e.resolve({ ...r, moved });
+      } else e.resolve(r);
+    }
+  }
+
+  /** Cancels the booking of a caller that gave up; best effort: the stale prune is the backstop. */
+  private cancelLate(key: string, windows: readonly WindowSpec[], now: number, entryId: string): void {
+    this.cancel({ key, windows, now, entryId }).catch(() => undefined);
+  }
+
   private forget(laneKey: string, lane: ReserveLane): void {
     if (!lane.inFlight && lane.queue.length === 0 && this.lanes.get(laneKey) === lane) {
       this.lanes.delete(laneKey);
@@ -187,15 +221,26 @@ export class RedisRateLimitStore implements RateLimitStore {
     model: string,
     windows: readonly WindowSpec[],
     batch: readonly PendingReserve[],
-  ): Promise<StoreReserveResult[]> {
+  ): Promise<{ results: StoreReserveResult[]; moved: StoreMovedBooking[] }> {
     // In server time `now` maps replies into the caller's clock, so it is the caller's time at the
     // send, not when the reservation was made (it may have waited for its turn). An injected
     // clock's `now` is the script's own: as the caller gave it.
     const sendAt = performance.now();
     const nowOf = (e: PendingReserve) => (this.clock ? e.now : e.now + (sendAt - e.queuedAt));
-    const { raw, toCaller } = await this.callRaw("reserve", model, windows, Math.max(...batch.map(nowOf)), {
-      items: batch.map((e) => e.item),
-    });
+    const { raw, toCaller } = await this.callRaw(
+      "reserve",
+      model,
+      windows,
+      Math.max(...batch.map(nowOf)),
+      { items: batch.map((e) => e.item) },
+      // Every caller of the batch was answered with the timeout: none will use what it booked.
+      (late) => {
+        for (const r of late.raw.slice(2, -1)) {
+          const answer = parseReserve(strings(r), late.toCaller);
+          if (answer.kind === "granted") this.cancelLate(model, windows, late.callerNow, answer.entryId);
+        }
+      },
+    );
     // 'batch', the moved bookings' (id, start) pairs, one reply per item, the script's now.
     const moved = movedPairs(strings(raw[1]), toCaller);
     const movedTo = new Map(moved.map((m) => [m.entryId, m.startAt]));
@@ -207,11 +252,7 @@ export class RedisRateLimitStore implements RateLimitStore {
       if (answer.kind !== "granted" || to === undefined || to === answer.startAt) return answer;
       return { ...answer, startAt: to, waitMs: answer.waitMs + (to - answer.startAt) };
     });
-    // Moves are reported once, with the first grant (nothing moves unless something was granted).
-    const first = results.findIndex((r) => r.kind === "granted");
-    if (first >= 0 && moved.length > 0)
-      results[first] = { ...(results[first] as StoreReserveGranted), moved };
-    return results;
+    return { results, moved };
   }
 
   async commit(req: StoreCommitRequest): Promise<void> {
@@ -313,7 +354,8 @@ export class RedisRateLimitStore implements RateLimitStore {
     windows: readonly WindowSpec[],
     now: number,
     payload: object,
-  ): Promise<{ raw: unknown[]; toCaller: (t: number) => number }> {
+    late?: (reply: RawReply) => void,
+  ): Promise<RawReply> {
     const keys = FIXED_KEYS.map((k) => this.key(model, k));
     for (const w of windows) {
       keys.push(
@@ -332,17 +374,28 @@ export class RedisRateLimitStore implements RateLimitStore {
       w: windows.map(wire),
     });
     const sentAt = performance.now();
-    const raw = (await withTimeout(
-      this.runner.run(SCRIPT_NAME, RATE_LIMIT_LUA, keys, [op, body]),
-      this.timeoutMs,
-      op,
-    )) as unknown[];
-    if (!server) return { raw, toCaller: (t) => t };
-    // The script's last element is its `now`. Caller time at the reply is `now + elapsed`; mapping
-    // server instants through it errs late by the transit time, the safe side for a rate limit.
-    const serverNow = num(String(raw[raw.length - 1] ?? "0"));
-    const callerNow = now + (performance.now() - sentAt);
-    return { raw, toCaller: (t) => (Number.isFinite(t) ? Math.ceil(t - serverNow + callerNow) : t) };
+    const work = this.runner.run(SCRIPT_NAME, RATE_LIMIT_LUA, keys, [op, body]) as Promise<unknown[]>;
+    const reply = (raw: unknown[]): RawReply => {
+      const callerNow = now + (performance.now() - sentAt);
+      if (!server) return { raw, toCaller: (t) => t, callerNow };
+      // The script's last element is its `now`. Caller time at the reply is `now + elapsed`; mapping
+      // server instants through it errs late by the transit time, the safe side for a rate limit.
+      const serverNow = num(String(raw[raw.length - 1] ?? "0"));
+      return {
+        raw,
+        toCaller: (t) => (Number.isFinite(t) ? Math.ceil(t - serverNow + callerNow) : t),
+        callerNow,
+      };
+    };
+    try {
+      return reply(await withTimeout(work, this.timeoutMs, op));
+    } catch (err) {
+      // Timed out but maybe still executed: whoever must undo what it did hears of the answer.
+      if (late && err instanceof RedisTimeoutError) {
+        work.then((raw) => late(reply(raw))).catch(() => undefined);
+      }
+      throw err;
+    }
   }
 }
 
@@ -369,12 +422,21 @@ interface WireReserve {
 }
 
 /** A reservation waiting for its model's script call. */
+/** A script's reply, how to map its server instants into the caller's clock, and caller time then. */
+interface RawReply {
+  raw: unknown[];
+  toCaller: (t: number) => number;
+  callerNow: number;
+}
+
 interface PendingReserve {
   item: WireReserve;
   now: number;
   /** `performance.now()` when it was made, and when its caller stops waiting (Infinity: never). */
   queuedAt: number;
   deadline: number;
+  /** Its caller gave up (timeout) after it was sent: a grant that still arrives is cancelled. */
+  abandoned?: boolean;
   resolve(result: StoreReserveResult): void;
   reject(err: unknown): void;
 }
@@ -391,8 +453,6 @@ interface ReserveLane {
 
 /** At most this many reservations per script call: one script blocks Redis while it runs. */
 const MAX_BATCH = 256;
-
-type StoreReserveGranted = Extract<StoreReserveResult, { kind: "granted" }>;
 
 /** One call's reserve reply (strings). */
 function parseReserve(reply: readonly string[], toCaller: (t: number) => number): StoreReserveResult {
