@@ -6,6 +6,7 @@
  */
 import { type AIMessageChunk, HumanMessage } from "@langchain/core/messages";
 import { AllModelsFailedError, ContentFilteredError, StreamInterruptedError } from "../src/errors";
+import { contentFilterReason } from "../src/model/answerCheck";
 import { getDecisionTrail } from "../src/model/trail";
 import type { DecisionTrail } from "../src/model/types";
 import type { SimFault } from "../src/testing/faults";
@@ -72,31 +73,23 @@ const rows: Row[] = [
     what: "content filtered, no content",
     fault: { kind: "content_filter" },
     times: 2,
-    // Gemini's SDK drops the finish reason of an empty stream: all that is left is "no content".
-    expect: (p, m) =>
-      p === "gemini" && m === "stream"
-        ? MALFORMED_TWICE
-        : { served: "fallback", primaryOutcomes: ["content_filter"] },
+    // On Gemini streams too: LangChain skips the content-less SAFETY event; the picker's guard
+    // gives it an empty content so the finish reason arrives (see src/model/geminiGuard.ts).
+    expect: () => ({ served: "fallback", primaryOutcomes: ["content_filter"] }),
   },
   {
     what: "content filtered after part of the answer",
     fault: { kind: "content_filter", partial: true },
-    expect: (p, m) =>
+    expect: (_p, m) =>
       m === "invoke"
         ? { served: "fallback", primaryOutcomes: ["content_filter"] }
-        : p === "openai"
-          ? { throws: ContentFilteredError }
-          : // Gemini's SDK silently drops the SAFETY event mid-stream: the text looks complete.
-            { served: "primary", primaryOutcomes: ["ok"] },
+        : { throws: ContentFilteredError },
   },
   {
     what: "a prompt blocked by the provider",
     fault: { kind: "prompt_blocked" },
     times: 2,
-    expect: (p, m) =>
-      p === "gemini" && m === "stream"
-        ? MALFORMED_TWICE
-        : { served: "fallback", primaryOutcomes: ["content_filter"] },
+    expect: () => ({ served: "fallback", primaryOutcomes: ["content_filter"] }),
   },
 ];
 
@@ -170,6 +163,40 @@ describe("the fault matrix", () => {
             );
           }
           expect(trail!.usage_estimated ?? false).toBe(expected.usageEstimated ?? false);
+        });
+      }
+    }
+  }
+
+  const withheld: [string, SimFault][] = [
+    ["content filtered, no content", { kind: "content_filter" }],
+    ["content filtered after part of the answer", { kind: "content_filter", partial: true }],
+    ["a prompt blocked by the provider", { kind: "prompt_blocked" }],
+  ];
+  for (const [what, fault] of withheld) {
+    for (const primary of ["openai", "gemini"] as const) {
+      for (const mode of ["invoke", "stream"] as const) {
+        it(`onContentFilter "return": ${what} | ${primary} primary, ${mode}: returned as it is, the reason in its metadata`, async () => {
+          w.sim.enqueueFault(simModel[primary], fault);
+          const models = { openai: w.openai(), gemini: w.gemini() };
+          const llm = w.picker({
+            primary: models[primary],
+            fallbacks: [models[primary === "openai" ? "gemini" : "openai"]],
+            maxRetries: 1,
+            onContentFilter: "return",
+          });
+          let message: AIMessageChunk | undefined;
+          if (mode === "invoke") message = await llm.invoke("tell me about the fault");
+          else
+            for await (const chunk of await llm.stream("tell me about the fault"))
+              message = message ? message.concat(chunk) : chunk;
+          const trail = getDecisionTrail(message);
+          expect(trail?.model).toBe(entryName[primary]);
+          expect(trail?.attempts.map((a) => a.outcome)).toEqual(["ok"]);
+          expect(contentFilterReason(message)).toBeDefined();
+          const partial = "partial" in fault && fault.partial === true;
+          expect(String(message!.content)).toMatch(partial ? /^Simulated answer/ : /^$/);
+          expect(w.sim.stats(simModel[primary === "openai" ? "gemini" : "openai"]).requests).toBe(0);
         });
       }
     }

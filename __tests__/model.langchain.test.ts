@@ -1,6 +1,6 @@
 import { InMemoryCache } from "@langchain/core/caches";
 import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
-import { type AIMessage, HumanMessage } from "@langchain/core/messages";
+import { type AIMessage, type AIMessageChunk, HumanMessage } from "@langchain/core/messages";
 import { StringOutputParser } from "@langchain/core/output_parsers";
 import { ChatPromptTemplate } from "@langchain/core/prompts";
 import { tool } from "@langchain/core/tools";
@@ -99,6 +99,18 @@ describe("works unchanged inside LangChain", () => {
     expect(chunks.length).toBeGreaterThan(2);
     expect(counter.starts).toBe(1);
     expect(counter.tokens).toBeGreaterThan(2);
+  });
+
+  it(".stream() concatenated reads like the served client's own stream: one model name", async () => {
+    for (const [model, id] of [
+      [w.openai(), "gpt-4o-mini"],
+      [w.gemini(), "gemini-2.5-flash"],
+    ] as const) {
+      let message: AIMessageChunk | undefined;
+      for await (const c of await w.picker({ primary: model, fallbacks: [] }).stream("hi"))
+        message = message ? message.concat(c) : c;
+      expect(message?.response_metadata.model_name).toBe(id);
+    }
   });
 
   it("streamEvents sees on_chat_model_stream events and the custom fallback event", async () => {

@@ -38,6 +38,7 @@ import {
   checkResult,
   contentFilterReason,
   firstAnswerChunk,
+  withheldResult,
 } from "./answerCheck";
 import { BudgetGate } from "./budgetGate";
 import { type ResolvedEntry, resolveEntries } from "./entries";
@@ -350,7 +351,15 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
   ): Promise<ChatResult> {
     options.signal?.throwIfAborted();
     const routed = await this.routeCall(messages, options, runManager, async (entry, msgs, signal) => {
-      const result = await entry.inner._generate(msgs, this.innerOptions(options, signal), runManager);
+      const result = await entry.inner
+        ._generate(msgs, this.innerOptions(options, signal), runManager)
+        .catch((error: unknown) => {
+          // A client that throws for a withheld answer: returned as it is when the user asked so.
+          const withheld =
+            this.onContentFilter === "return" ? withheldResult(error, this.clock.now()) : undefined;
+          if (!withheld) throw error;
+          return withheld;
+        });
       // Checked before it counts as served: an empty or withheld answer is a failed attempt.
       checkResult(entry.name, result, this.onContentFilter);
       return result;
@@ -379,6 +388,7 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
           ._streamResponseChunks(msgs, this.innerOptions(options, signal), runManager)
           [Symbol.asyncIterator](),
         this.onContentFilter,
+        this.clock.now(),
       ),
     );
     if (routed.kind !== "served") {
@@ -399,7 +409,9 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
       const msg = chunk.message as AIMessageChunk;
       // Core's merge keeps cached-input and reasoning details, so budgets settle at the right price.
       if (msg.usage_metadata) usage = mergeUsageMetadata(usage, msg.usage_metadata);
-      if (msg.response_metadata?.model_name) sawModelName = true;
+      // Core merges generation info into the message's metadata (ChatOpenAI puts it there), and a
+      // concat joins two model names into one string.
+      if (msg.response_metadata?.model_name || chunk.generationInfo?.model_name) sawModelName = true;
       text += chunk.text;
       filtered ??= contentFilterReason(chunk.message, chunk.generationInfo);
       return chunk;

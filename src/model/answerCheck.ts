@@ -1,6 +1,7 @@
-import type { AIMessage, AIMessageChunk, BaseMessage } from "@langchain/core/messages";
-import type { ChatGenerationChunk, ChatResult } from "@langchain/core/outputs";
+import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/messages";
+import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { ContentFilteredError, MalformedResponseError } from "../errors";
+import { classifyError } from "../retry/classify";
 
 /** What the picker does with an answer a provider's safety system withheld. */
 export type ContentFilterStrategy = "fallback" | "return";
@@ -48,6 +49,20 @@ export function hasAnswer(message: BaseMessage): boolean {
 }
 
 /**
+ * With `onContentFilter: "return"`, what an invoke returns when the client threw instead of
+ * answering because the answer was withheld (Gemini's SDK: "The model returned no content. Finish
+ * reason: SAFETY."; Azure's 400 `content_filter`): the empty answer the provider gave, with its
+ * reason as `finishReason` in the response metadata, as a streamed withheld answer ends.
+ * Undefined for any other error.
+ */
+export function withheldResult(error: unknown, now: number): ChatResult | undefined {
+  const c = classifyError(error, now);
+  if (c.kind !== "content_filter") return undefined;
+  const message = new AIMessage({ content: "", response_metadata: { finishReason: c.reason } });
+  return { generations: [{ text: "", message, generationInfo: { finishReason: c.reason } }] };
+}
+
+/**
  * Checks an invoke result before it counts as served: an empty result or an answer without content
  * or tool call is malformed; a withheld answer is a content-filter failure unless the user wants
  * it returned as it is.
@@ -71,10 +86,25 @@ export async function firstAnswerChunk(
   model: string,
   stream: AsyncIterator<ChatGenerationChunk>,
   onContentFilter: ContentFilterStrategy,
+  now: number,
 ): Promise<{ head: ChatGenerationChunk[]; rest: AsyncIterator<ChatGenerationChunk>; ended: boolean }> {
   const head: ChatGenerationChunk[] = [];
   for (;;) {
-    const next = await stream.next();
+    let next: IteratorResult<ChatGenerationChunk>;
+    try {
+      next = await stream.next();
+    } catch (error) {
+      // A withheld answer the client threw for (Azure's 400 `content_filter`), asked for as it is.
+      const withheld = onContentFilter === "return" ? withheldResult(error, now) : undefined;
+      if (!withheld) throw error;
+      const g = withheld.generations[0]!;
+      const chunk = new ChatGenerationChunk({
+        text: "",
+        message: new AIMessageChunk({ content: "", response_metadata: g.message.response_metadata }),
+        generationInfo: g.generationInfo,
+      });
+      return { head: [...head, chunk], rest: stream, ended: true };
+    }
     if (next.done) {
       const last = head.at(-1);
       const filtered = last && contentFilterReason(last.message, last.generationInfo);

@@ -2,20 +2,44 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 
 /**
- * `@google/generative-ai`'s `generateContentStream` returns `{ stream, response }`, where
- * `response` is a second read of the same body; `ChatGoogleGenerativeAI` reads only `stream`. When
- * the body breaks off (a cut connection), `response` rejects with nobody listening: an unhandled
- * rejection, which by default ends a Node process. Only the SDK's public method exposes that
- * promise, so the guard wraps it once to mark `response` handled. It changes nothing else: a caller
- * that awaits `response` still gets the rejection. Installed when a picker has a Gemini model.
+ * Two repairs to `@google/generative-ai`'s `generateContentStream`, the SDK's public method (the
+ * only place either can be made), installed once when a picker has a Gemini model:
+ * - It returns `{ stream, response }`, where `response` is a second read of the same body;
+ *   `ChatGoogleGenerativeAI` reads only `stream`. When the body breaks off (a cut connection),
+ *   `response` rejects with nobody listening: an unhandled rejection, which by default ends a Node
+ *   process. The guard marks it handled; a caller that awaits `response` still gets the rejection.
+ * - A withheld answer ends with an event that has a `finishReason` (`SAFETY`, ...) but no content,
+ *   or, for a blocked prompt, `promptFeedback` and no candidate. `ChatGoogleGenerativeAI` skips
+ *   events without content, so a stream filtered mid-answer read as complete. The guard gives such
+ *   an event an empty content, so it arrives as an empty chunk whose generation info carries the
+ *   finish reason (and the prompt feedback), as an invoke's result does.
  */
 const GUARDED = Symbol.for("langchain-autopicker.gemini-stream-guard");
 
-type StreamResult = { response?: Promise<unknown> };
+type Candidate = { content?: unknown; finishReason?: unknown; [k: string]: unknown };
+type StreamResponse = { candidates?: Candidate[]; promptFeedback?: { blockReason?: unknown } };
+type StreamResult = { stream?: AsyncIterable<StreamResponse>; response?: Promise<unknown> };
 type GenerativeModelProto = {
   generateContentStream?: (...args: unknown[]) => Promise<StreamResult>;
   [GUARDED]?: true;
 };
+
+const EMPTY = { role: "model", parts: [] } as const;
+
+/** The event as LangChain must see it for a finish reason or a blocked prompt to reach the caller. */
+export function surfaceWithheld(r: StreamResponse): StreamResponse {
+  const [first, ...others] = r.candidates ?? [];
+  if (first) {
+    if (first.content || typeof first.finishReason !== "string") return r;
+    return { ...r, candidates: [{ ...first, content: EMPTY }, ...others] };
+  }
+  if (typeof r.promptFeedback?.blockReason !== "string") return r;
+  return { ...r, candidates: [{ content: EMPTY, promptFeedback: r.promptFeedback }] };
+}
+
+async function* surfaced(stream: AsyncIterable<StreamResponse>): AsyncGenerator<StreamResponse> {
+  for await (const r of stream) yield surfaceWithheld(r);
+}
 
 function guard(mod: unknown): void {
   const proto = (mod as { GenerativeModel?: { prototype?: GenerativeModelProto } } | undefined)
@@ -25,6 +49,7 @@ function guard(mod: unknown): void {
   proto.generateContentStream = async function (this: unknown, ...args: unknown[]) {
     const result = await original.apply(this, args);
     result?.response?.catch(() => undefined);
+    if (result?.stream) return { ...result, stream: surfaced(result.stream) };
     return result;
   };
   proto[GUARDED] = true;
