@@ -389,6 +389,88 @@ describe("class and tenant, visible", () => {
     expect(stats.rateLimitWaits).toBe(2);
   });
 
+  it("a call moved later by a higher-class arrival says so (a `moved` wait), and stats count its wait once, at its full length", async () => {
+    const clock = new VirtualClock({ autoAdvance: false });
+    const { llm } = picker({ clock });
+    const waits: WaitEvent[] = [];
+    llm.onWait((e) => waits.push(e));
+    const log = new EventLog();
+    await llm.invoke("fills the window");
+    const job = llm.invoke("job", { callbacks: [log], autopicker: { priority: "batch" } });
+    while (clock.pendingTimers < 1) await new Promise((r) => setImmediate(r));
+    const chat = llm.invoke("chat", { callbacks: [log], autopicker: { priority: "interactive" } });
+    while (clock.pendingTimers < 2) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 3; i++) await clock.advance(6_000);
+    const [jobReply] = await Promise.all([job, chat]);
+
+    // The batch call's wait, then its move (told as the chat's reservation moved it), the chat's.
+    expect(waits.map((w) => `${w.priority}:${w.cause}`)).toEqual([
+      "batch:rate_limit",
+      "batch:moved",
+      "interactive:rate_limit",
+    ]);
+    const [first, moved, second] = waits as [WaitEvent, WaitEvent, WaitEvent];
+    // The chat took the batch call's slot: the batch call sleeps on to the next one, 5 s later.
+    expect(moved).toEqual({
+      model: A,
+      waitMs: first.waitMs + (moved.movedByMs ?? 0),
+      cause: "moved",
+      movedByMs: expect.any(Number),
+      priority: "batch",
+    });
+    expect(moved.movedByMs).toBeGreaterThanOrEqual(5_000);
+    expect(log.named("rate_limit_wait")).toEqual([
+      { model: A, wait_ms: Math.round(first.waitMs), cause: "rate_limit", priority: "batch" },
+      {
+        model: A,
+        wait_ms: Math.round(moved.waitMs),
+        cause: "moved",
+        moved_by_ms: Math.round(moved.movedByMs!),
+        priority: "batch",
+      },
+      { model: A, wait_ms: Math.round(second.waitMs), cause: "rate_limit", priority: "interactive" },
+    ]);
+    // One wait for the batch call, as long as it really waited (what its decision trail says).
+    const waited = getDecisionTrail(jobReply)!.attempts[0]!.waited_ms;
+    expect(waited).toBe(Math.round(first.waitMs + moved.movedByMs!));
+    expect(llm.stats.waitsByPriority.batch.rateLimitWaits).toBe(1);
+    expect(llm.stats.waitsByPriority.batch.totalWaitSeconds * 1000).toBeCloseTo(waited, 0);
+    expect(llm.stats.rateLimitWaits).toBe(2);
+  });
+
+  it("a move another replica made, learned only at send time, is told the same way", async () => {
+    /** Says once, at send time, that a higher-class call elsewhere took the slot: 3 s later. */
+    class MovedElsewhere extends MemoryRateLimitStore {
+      moves = 0;
+      override async confirm(req: StoreConfirmRequest): Promise<StoreConfirmResult> {
+        if (this.moves++ === 1) return { ok: false, retryAt: req.now + 3_000, moved: true };
+        return super.confirm(req);
+      }
+    }
+    const clock = new VirtualClock();
+    const { llm } = picker({ clock, rateLimiter: new RateLimiter({ clock, store: new MovedElsewhere() }) });
+    const waits: WaitEvent[] = [];
+    llm.onWait((e) => waits.push(e));
+    await llm.invoke("fills the window");
+    const reply = await llm.invoke("job", { autopicker: { priority: "batch" } });
+    const [first, moved] = waits as [WaitEvent, WaitEvent];
+    expect(waits.map((w) => w.cause)).toEqual(["rate_limit", "moved"]);
+    expect(moved).toMatchObject({ waitMs: 3_000, movedByMs: 3_000, priority: "batch" });
+    const waited = getDecisionTrail(reply)!.attempts[0]!.waited_ms;
+    expect(waited).toBe(Math.round(first.waitMs + 3_000));
+    expect(llm.stats.waitsByPriority.batch).toEqual({ rateLimitWaits: 1, totalWaitSeconds: waited / 1000 });
+
+    // A call that was due at once and is moved is simply waiting: one plain wait.
+    const store = new MovedElsewhere();
+    store.moves = 1;
+    const other = picker({ clock, rateLimiter: new RateLimiter({ clock, store }) }).llm;
+    const told: WaitEvent[] = [];
+    other.onWait((e) => told.push(e));
+    await other.invoke("due at once");
+    expect(told).toEqual([{ model: A, waitMs: 3_000, cause: "rate_limit", priority: "normal" }]);
+    expect(other.stats.rateLimitWaits).toBe(1);
+  });
+
   it("getProviderStatus() shows each model's queue by class and tenant", async () => {
     const clock = new VirtualClock({ autoAdvance: false });
     const store = new QueueReportingStore();

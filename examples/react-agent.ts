@@ -17,6 +17,7 @@ import {
   getDecisionTrail,
   type ModelEntry,
   rateLimitHeadersFetch,
+  type WaitCause,
 } from "langchain-autopicker";
 import { ProviderSimulator } from "langchain-autopicker/testing";
 import { z } from "zod";
@@ -99,11 +100,12 @@ async function main(): Promise<void> {
     backoffInitialSeconds: 0.5,
   });
   // Waits and fallbacks as they happen, from the picker's typed events.
-  llm.onWait((e) =>
-    say(
-      `waiting ${(e.waitMs / 1000).toFixed(1)}s for ${e.model} (${e.cause === "backoff" ? "backoff after an error" : "rate limit"})`,
-    ),
-  );
+  const why: Record<WaitCause, string> = {
+    rate_limit: "rate limit",
+    backoff: "backoff after an error",
+    moved: "moved behind a higher class",
+  };
+  llm.onWait((e) => say(`waiting ${(e.waitMs / 1000).toFixed(1)}s for ${e.model} (${why[e.cause]})`));
   llm.onFallback((e) => say(`fallback ${e.from} -> ${e.to} (reason: ${e.reason})`));
   const agent = createAgent({ model: llm, tools: [weather, convert] });
   const cost = new CostTrackingCallbackHandler();

@@ -38,6 +38,7 @@ const EVENT_KEYS: { readonly [N in AutoPickerEventName]: readonly string[] } = {
     model: true,
     wait_ms: true,
     cause: true,
+    moved_by_ms: true,
     priority: true,
     tenant: true,
   }),

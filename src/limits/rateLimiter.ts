@@ -101,6 +101,12 @@ class Ticket implements ReservationTicket {
   onMoved: (() => void) | undefined;
 }
 
+/**
+ * Told before a call sleeps for its slot: how long, from now. `movedByMs` when the sleep is the
+ * rest of a wait already told, lengthened by a higher-class arrival that moved the slot later.
+ */
+export type WaitListener = (waitMs: number, movedByMs?: number) => void | Promise<void>;
+
 /** Why a sleep ended early: the slot moved, sleep again to the new instant. */
 const MOVED = Symbol("moved");
 
@@ -253,13 +259,22 @@ export class RateLimiter {
     options: {
       maxWaitMs: number;
       signal?: AbortSignal;
-      /** Told the wait before the first sleep (progress displays, `rate_limit_wait` events). */
-      onWait?: (waitMs: number) => void | Promise<void>;
+      /** Told the wait before each sleep (progress displays, `rate_limit_wait` events). */
+      onWait?: WaitListener;
       /** Where the call queues when the model is saturated; default `normal`, no tenant. */
       place?: Partial<QueuePlace>;
     },
   ): Promise<ReserveDecision> {
     const began = this.clock.now();
+    // A move is told as one (movedByMs) only once a wait was: a call due at once that a move
+    // delays is simply waiting.
+    let told = false;
+    const onWait: WaitListener = (waitMs, movedByMs) => {
+      const move = told ? movedByMs : undefined;
+      told = true;
+      return options.onWait?.(waitMs, move);
+    };
+    const waitOptions = { ...options, onWait };
     for (;;) {
       options.signal?.throwIfAborted();
       const left = options.maxWaitMs - (this.clock.now() - began);
@@ -275,8 +290,8 @@ export class RateLimiter {
       try {
         // Sleep to the booked instant, not for `waitMs`: time passed while the store answered.
         const sleepMs = ticket.startAt - this.clock.now();
-        if (sleepMs > 0) await options.onWait?.(sleepMs);
-        const moved = await this.sleepToSlot(ticket, began, options);
+        if (sleepMs > 0) await onWait(sleepMs);
+        const moved = await this.sleepToSlot(ticket, began, waitOptions);
         if (moved) return moved;
       } catch (err) {
         await this.cancel(d.ticket);
@@ -289,7 +304,7 @@ export class RateLimiter {
           continue;
         }
       }
-      const late = await this.confirmAtSend(model, ticket, began, options);
+      const late = await this.confirmAtSend(model, ticket, began, waitOptions);
       if (late === "lost") continue; // the store forgot the booking: queue again
       if (late) return late;
       this.forget(ticket); // on its way: nothing moves it any more
@@ -305,11 +320,12 @@ export class RateLimiter {
   private async sleepToSlot(
     ticket: Ticket,
     began: number,
-    options: { maxWaitMs: number; signal?: AbortSignal },
+    options: { maxWaitMs: number; signal?: AbortSignal; onWait?: WaitListener },
   ): Promise<ReserveDecision | undefined> {
     const { signal } = options;
     for (;;) {
       const sleepMs = ticket.startAt - this.clock.now();
+      const sleptTo = ticket.startAt;
       // Due now: nothing can move it any more (only slots after "now" move).
       if (sleepMs <= 0) return undefined;
       // One controller per sleep, aborted by a move or by the caller's signal (its listener
@@ -333,6 +349,8 @@ export class RateLimiter {
         await this.cancel(ticket);
         return { kind: "wait_too_long", waitMs, dimension: PRIORITY_DIMENSION };
       }
+      const left = ticket.startAt - this.clock.now();
+      if (left > 0) await options.onWait?.(left, ticket.startAt - sleptTo);
     }
   }
 
@@ -379,7 +397,7 @@ export class RateLimiter {
     model: string,
     ticket: Ticket,
     began: number,
-    options: { maxWaitMs: number; signal?: AbortSignal },
+    options: { maxWaitMs: number; signal?: AbortSignal; onWait?: WaitListener },
   ): Promise<ReserveDecision | "lost" | undefined> {
     const entryId = this.entryId(ticket);
     if (!this.store.confirm || !entryId) return undefined;
@@ -409,7 +427,12 @@ export class RateLimiter {
         const dimension = r.moved ? PRIORITY_DIMENSION : "send_lag";
         return { kind: "wait_too_long", waitMs: r.retryAt - began, dimension };
       }
-      if (r.moved) ticket.startAt = r.retryAt;
+      if (r.moved) {
+        // Moved by another replica's higher-class call: learned only now, told like a local move.
+        const movedByMs = r.retryAt - ticket.startAt;
+        ticket.startAt = r.retryAt;
+        await options.onWait?.(r.retryAt - now, movedByMs);
+      }
       try {
         await this.clock.sleep(r.retryAt - now, options.signal);
       } catch (err) {

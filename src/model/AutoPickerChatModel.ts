@@ -168,7 +168,10 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
     const alerts = fields.alerts;
     if (alerts) {
       events.on("served", (e) => alerts.recordRequest({ model: e.model, fallback: !e.primary }));
-      events.on("wait", (e) => alerts.recordWait(e.waitMs));
+      // One wait per call: a move lengthens a wait already recorded.
+      events.on("wait", (e) => {
+        if (e.cause !== "moved") alerts.recordWait(e.waitMs);
+      });
     }
     this.onAllFailed = fields.onAllFailed;
     this.onContentFilter = fields.onContentFilter ?? "fallback";

@@ -66,6 +66,7 @@ export class EventHub {
       model: event.model,
       wait_ms: Math.round(event.waitMs),
       cause: event.cause,
+      ...(event.movedByMs !== undefined ? { moved_by_ms: Math.round(event.movedByMs) } : {}),
       priority: event.priority,
       ...(event.tenant !== undefined ? { tenant: event.tenant } : {}),
     };

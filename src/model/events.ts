@@ -64,6 +64,8 @@ export interface RateLimitWaitPayload {
   model: string;
   wait_ms: number;
   cause: WaitCause;
+  /** `moved` only: how much later the slot now is. */
+  moved_by_ms?: number;
   /** The waiting call's class. */
   priority: Priority;
   /** The waiting call's tenant, when it named one. */
@@ -98,14 +100,21 @@ export interface RunBudgetExhaustedPayload {
 
 // ---- JavaScript events: `llm.onX(listener)` -------------------------------------------------
 
-/** Why a call sleeps: the limiter's computed wait (limits, provider hints), or backoff after an error. */
-export type WaitCause = "rate_limit" | "backoff";
+/**
+ * Why a call sleeps: the limiter's computed wait (limits, provider hints), backoff after an error,
+ * or `moved`: a higher-class arrival took its slot and it sleeps on to a later one (one more event
+ * for the same wait, not a new wait).
+ */
+export type WaitCause = "rate_limit" | "backoff" | "moved";
 
 /** A call is about to sleep before trying `model`. */
 export interface WaitEvent {
   model: string;
+  /** How long the call is about to sleep, from now. */
   waitMs: number;
   cause: WaitCause;
+  /** `moved` only: how much later the slot now is (what the move added to the wait). */
+  movedByMs?: number;
   /** The waiting call's class. */
   priority: Priority;
   /** The waiting call's tenant, when it named one. */

@@ -207,8 +207,13 @@ export class ModelAttempts {
           maxWaitMs: scope.place.maxWaitMs,
           place: scope.place.place,
           signal: scope.signal,
-          onWait: (waitMs) =>
-            events.wait(waitEvent(entry.name, waitMs, "rate_limit", scope), scope.runManager),
+          onWait: (waitMs, movedByMs) =>
+            events.wait(
+              movedByMs === undefined
+                ? waitEvent(entry.name, waitMs, "rate_limit", scope)
+                : { ...waitEvent(entry.name, waitMs, "moved", scope), movedByMs },
+              scope.runManager,
+            ),
         },
       );
     } catch (abort) {

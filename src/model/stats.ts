@@ -59,18 +59,21 @@ export class StatsRecorder {
       m.errors[e.kind] = (m.errors[e.kind] ?? 0) + 1;
     });
     hub.on("wait", (e) => {
+      // A move lengthens a wait already counted: it adds its time, not a wait.
+      const n = e.cause === "moved" ? 0 : 1;
+      const seconds = (e.cause === "moved" ? (e.movedByMs ?? 0) : e.waitMs) / 1000;
       const m = this.model(e.model);
-      m.rateLimitWaits++;
-      m.totalWaitSeconds += e.waitMs / 1000;
-      this.s.rateLimitWaits++;
-      this.s.totalWaitSeconds += e.waitMs / 1000;
+      m.rateLimitWaits += n;
+      m.totalWaitSeconds += seconds;
+      this.s.rateLimitWaits += n;
+      this.s.totalWaitSeconds += seconds;
       const byClass = this.s.waitsByPriority[e.priority];
-      byClass.rateLimitWaits++;
-      byClass.totalWaitSeconds += e.waitMs / 1000;
+      byClass.rateLimitWaits += n;
+      byClass.totalWaitSeconds += seconds;
       if (e.tenant !== undefined) {
         const byTenant = this.tenant(e.tenant);
-        byTenant.rateLimitWaits++;
-        byTenant.totalWaitSeconds += e.waitMs / 1000;
+        byTenant.rateLimitWaits += n;
+        byTenant.totalWaitSeconds += seconds;
       }
     });
     hub.on("fallback", (e) => {
