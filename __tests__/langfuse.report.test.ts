@@ -66,6 +66,13 @@ describe("fallbackReport over hand-made API pages", () => {
         wait_ms: "1500",
         cause: "rate_limit",
       }),
+      // The same call moved 700 ms later by a higher-class arrival: the same wait, longer.
+      ev("w2", "t4", 31, "rate_limit_wait", "g4", {
+        model: "openai/gpt-4o-mini",
+        wait_ms: "2100",
+        cause: "moved",
+        moved_by_ms: "700",
+      }),
       gen("g5", "t5", 40, 0.004),
       ev("e3", "t5", 41, "budget_fallback", "g5", { ...pair, reason: "budget" }),
       gen("g6", "t6", 50, 0.003),
@@ -89,7 +96,7 @@ describe("fallbackReport over hand-made API pages", () => {
     });
     expect(report.succeeded).toBe(3); // t2's only generation errored
     expect(report.fallbackCostUsd).toBeCloseTo(0.002 + 0.01 + 0.004 + 0.003, 12);
-    expect(report.rateLimitWaits).toEqual({ count: 1, totalWaitMs: 1500 });
+    expect(report.rateLimitWaits).toEqual({ count: 1, totalWaitMs: 2200 });
     expect(report.byPair.find((p) => p.type === "context_length_fallback")).toMatchObject({
       succeeded: 0,
       successRate: 0,

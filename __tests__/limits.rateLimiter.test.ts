@@ -318,11 +318,84 @@ describe("RateLimiter.acquire", () => {
     limiter.configure("m", { requestsPerMinute: 1 });
     granted(await limiter.reserve("m", { tokens: 0 }, { maxWaitMs: 0 }));
     const pending = limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 1e9 });
+    while (clock.pendingTimers < 1) await new Promise((r) => setImmediate(r)); // asleep for its slot
     await clock.advance(1000);
     await limiter.blockUntil("m", T0 + 90_000);
     await clock.advance(200_000);
     const d = granted(await pending);
     expect(d.startAt).toBe(T0 + 90_000);
     expect(d.waitMs).toBe(90_000);
+  });
+
+  describe("RateLimiter.acquire: waits told", () => {
+    it("tells a move exactly once, by the right amount, also one that lands while its wait is being told", async () => {
+      const { limiter, clock } = setup(false);
+      limiter.configure("m", { requestsPerMinute: 1 });
+      // Sent at T0 (committed: a confirmed booking not yet seen on the wire holds its window open).
+      await limiter.commit(granted(await limiter.acquire("m", { tokens: 0 }, { maxWaitMs: 0 })).ticket);
+      const told: Array<[number, number | undefined]> = [];
+      let cut: Promise<ReserveDecision> | undefined;
+      const job = limiter.acquire(
+        "m",
+        { tokens: 0 },
+        {
+          maxWaitMs: 1e9,
+          place: { priority: "batch" },
+          onWait: async (waitMs, movedByMs) => {
+            told.push([waitMs, movedByMs]);
+            // While the first wait is being told (no sleep armed yet), an interactive call takes
+            // the slot: the job must still hear of the move before it sleeps.
+            if (told.length === 1) {
+              cut = limiter.acquire(
+                "m",
+                { tokens: 0 },
+                { maxWaitMs: 1e9, place: { priority: "interactive" } },
+              );
+              while (clock.pendingTimers < 1) await new Promise((r) => setImmediate(r));
+            }
+          },
+        },
+      );
+      while (clock.pendingTimers < 2) await new Promise((r) => setImmediate(r));
+      await clock.advance(61_000);
+      await limiter.commit(granted(await cut!).ticket);
+      await clock.advance(200_000);
+      const d = granted(await job);
+      expect(told).toEqual([
+        [60_000, undefined],
+        [120_000, 60_000],
+      ]);
+      expect(d.startAt).toBe(T0 + 120_000);
+      expect(d.waitMs).toBe(120_000);
+    });
+
+    it("tells a slot moved earlier with a negative movedByMs", async () => {
+      const { limiter, clock } = setup(false);
+      limiter.configure("m", { tokensPerMinute: 1000 });
+      granted(await limiter.reserve("m", { tokens: 1000 }, { maxWaitMs: 0 }));
+      const b = granted(await limiter.reserve("m", { tokens: 1000 }, { maxWaitMs: 1e9 }));
+      const told: Array<[number, number | undefined]> = [];
+      const job = limiter.acquire(
+        "m",
+        { tokens: 10 },
+        { maxWaitMs: 1e9, place: { priority: "batch" }, onWait: (w, m) => void told.push([w, m]) },
+      );
+      while (clock.pendingTimers < 1) await new Promise((r) => setImmediate(r));
+      // The 1000-token booking ahead is given back; a higher-class arrival re-slots the queue,
+      // and the job finds the gap a minute earlier.
+      await limiter.cancel(b.ticket);
+      const cut = limiter.acquire(
+        "m",
+        { tokens: 10 },
+        { maxWaitMs: 1e9, place: { priority: "interactive" } },
+      );
+      while (clock.pendingTimers < 2) await new Promise((r) => setImmediate(r));
+      await clock.advance(200_000);
+      await cut;
+      const d = granted(await job);
+      expect(told[0]).toEqual([120_000, undefined]);
+      expect(told[1]![1]).toBeLessThan(0);
+      expect(told[0]![0] + told[1]![1]!).toBe(d.waitMs);
+    });
   });
 });

@@ -149,6 +149,14 @@ describe("reading the picker's events", () => {
     expect([e.waits, e.waitMs]).toEqual([2, 2000]);
   });
 
+  it("counts a moved wait as the same wait, lengthened (or shortened) by what the move added", () => {
+    const e = events();
+    e.handleCustomEvent("rate_limit_wait", { model: "m", wait_ms: 5000, cause: "rate_limit" });
+    e.handleCustomEvent("rate_limit_wait", { model: "m", wait_ms: 9000, cause: "moved", moved_by_ms: 5000 });
+    e.handleCustomEvent("rate_limit_wait", { model: "m", wait_ms: 3000, cause: "moved", moved_by_ms: -1000 });
+    expect([e.waits, e.waitMs]).toEqual([1, 9000]);
+  });
+
   it("recognises any *_fallback event, by its reason or else its name", () => {
     const e = events();
     e.handleCustomEvent("rate_limit_fallback", {

@@ -194,8 +194,12 @@ export async function fallbackReport(options: FallbackReportOptions): Promise<Fa
     successRate: ratio(succeeded, fallbackEvents.length),
     fallbackCostUsd,
     rateLimitWaits: {
-      count: waitEvents.length,
-      totalWaitMs: waitEvents.reduce((sum, e) => sum + (toNumber(metadataOf(e).wait_ms) ?? 0), 0),
+      // A `moved` event is the same wait, lengthened by moved_by_ms.
+      count: waitEvents.filter((e) => metadataOf(e).cause !== "moved").length,
+      totalWaitMs: waitEvents.reduce((sum, e) => {
+        const m = metadataOf(e);
+        return sum + (toNumber(m.cause === "moved" ? m.moved_by_ms : m.wait_ms) ?? 0);
+      }, 0),
     },
   };
 }

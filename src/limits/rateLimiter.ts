@@ -103,9 +103,36 @@ class Ticket implements ReservationTicket {
 
 /**
  * Told before a call sleeps for its slot: how long, from now. `movedByMs` when the sleep is the
- * rest of a wait already told, lengthened by a higher-class arrival that moved the slot later.
+ * rest of a wait already told whose slot the queue moved: by how much (> 0 later, behind a
+ * higher-class arrival; < 0 earlier, when a re-slot finds an earlier gap).
  */
 export type WaitListener = (waitMs: number, movedByMs?: number) => void | Promise<void>;
+
+/**
+ * Tells one reservation's wait: the first slot as a wait, each later slot as a move by the
+ * difference from the last one told (so a move that lands while nobody sleeps, or one learned
+ * only at send time, is told exactly once, by the right amount).
+ */
+class WaitTeller {
+  private toldAt: number | undefined = undefined;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly listener: WaitListener | undefined,
+  ) {}
+
+  /**
+   * Tells `startAt` if it is in the future and differs from what was told. Synchronous when
+   * there is nothing to tell or nobody listens (a sleep is then armed without a microtask hop).
+   */
+  tell(startAt: number): void | Promise<void> {
+    const waitMs = startAt - this.clock.now();
+    if (waitMs <= 0 || startAt === this.toldAt) return;
+    const movedByMs = this.toldAt === undefined ? undefined : startAt - this.toldAt;
+    this.toldAt = startAt;
+    return this.listener?.(waitMs, movedByMs);
+  }
+}
 
 /** Why a sleep ended early: the slot moved, sleep again to the new instant. */
 const MOVED = Symbol("moved");
@@ -266,15 +293,6 @@ export class RateLimiter {
     },
   ): Promise<ReserveDecision> {
     const began = this.clock.now();
-    // A move is told as one (movedByMs) only once a wait was: a call due at once that a move
-    // delays is simply waiting.
-    let told = false;
-    const onWait: WaitListener = (waitMs, movedByMs) => {
-      const move = told ? movedByMs : undefined;
-      told = true;
-      return options.onWait?.(waitMs, move);
-    };
-    const waitOptions = { ...options, onWait };
     for (;;) {
       options.signal?.throwIfAborted();
       const left = options.maxWaitMs - (this.clock.now() - began);
@@ -287,11 +305,10 @@ export class RateLimiter {
       const d = await this.reserve(model, cost, reserveOptions);
       if (d.kind !== "granted") return d;
       const ticket = d.ticket as Ticket;
+      // A call due at once that a move delays is simply waiting: its first slot told is a wait.
+      const teller = new WaitTeller(this.clock, options.onWait);
       try {
-        // Sleep to the booked instant, not for `waitMs`: time passed while the store answered.
-        const sleepMs = ticket.startAt - this.clock.now();
-        if (sleepMs > 0) await onWait(sleepMs);
-        const moved = await this.sleepToSlot(ticket, began, waitOptions);
+        const moved = await this.sleepToSlot(ticket, began, options, teller);
         if (moved) return moved;
       } catch (err) {
         await this.cancel(d.ticket);
@@ -304,7 +321,7 @@ export class RateLimiter {
           continue;
         }
       }
-      const late = await this.confirmAtSend(model, ticket, began, waitOptions);
+      const late = await this.confirmAtSend(model, ticket, began, options, teller);
       if (late === "lost") continue; // the store forgot the booking: queue again
       if (late) return late;
       this.forget(ticket); // on its way: nothing moves it any more
@@ -320,12 +337,19 @@ export class RateLimiter {
   private async sleepToSlot(
     ticket: Ticket,
     began: number,
-    options: { maxWaitMs: number; signal?: AbortSignal; onWait?: WaitListener },
+    options: { maxWaitMs: number; signal?: AbortSignal },
+    teller: WaitTeller,
   ): Promise<ReserveDecision | undefined> {
     const { signal } = options;
     for (;;) {
+      // Told before each sleep; a move while the listener ran is told before the sleep too.
+      for (let at = Number.NaN; at !== ticket.startAt; ) {
+        at = ticket.startAt;
+        const told = teller.tell(at);
+        if (told) await told;
+      }
+      // Sleep to the booked instant, not for `waitMs`: time passed while the store answered.
       const sleepMs = ticket.startAt - this.clock.now();
-      const sleptTo = ticket.startAt;
       // Due now: nothing can move it any more (only slots after "now" move).
       if (sleepMs <= 0) return undefined;
       // One controller per sleep, aborted by a move or by the caller's signal (its listener
@@ -349,8 +373,6 @@ export class RateLimiter {
         await this.cancel(ticket);
         return { kind: "wait_too_long", waitMs, dimension: PRIORITY_DIMENSION };
       }
-      const left = ticket.startAt - this.clock.now();
-      if (left > 0) await options.onWait?.(left, ticket.startAt - sleptTo);
     }
   }
 
@@ -397,7 +419,8 @@ export class RateLimiter {
     model: string,
     ticket: Ticket,
     began: number,
-    options: { maxWaitMs: number; signal?: AbortSignal; onWait?: WaitListener },
+    options: { maxWaitMs: number; signal?: AbortSignal },
+    teller: WaitTeller,
   ): Promise<ReserveDecision | "lost" | undefined> {
     const entryId = this.entryId(ticket);
     if (!this.store.confirm || !entryId) return undefined;
@@ -421,20 +444,17 @@ export class RateLimiter {
         return undefined;
       }
       if (r.lost) return "lost";
-      const now = this.clock.now();
       if (r.retryAt - began > options.maxWaitMs) {
         await this.cancel(ticket);
         const dimension = r.moved ? PRIORITY_DIMENSION : "send_lag";
         return { kind: "wait_too_long", waitMs: r.retryAt - began, dimension };
       }
-      if (r.moved) {
-        // Moved by another replica's higher-class call: learned only now, told like a local move.
-        const movedByMs = r.retryAt - ticket.startAt;
-        ticket.startAt = r.retryAt;
-        await options.onWait?.(r.retryAt - now, movedByMs);
-      }
+      if (r.moved) ticket.startAt = r.retryAt;
       try {
-        await this.clock.sleep(r.retryAt - now, options.signal);
+        // Moved by another replica's higher-class call: learned only now, told like a local move.
+        const told = r.moved ? teller.tell(r.retryAt) : undefined;
+        if (told) await told;
+        await this.clock.sleep(r.retryAt - this.clock.now(), options.signal);
       } catch (err) {
         await this.cancel(ticket);
         throw err;

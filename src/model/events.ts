@@ -64,7 +64,7 @@ export interface RateLimitWaitPayload {
   model: string;
   wait_ms: number;
   cause: WaitCause;
-  /** `moved` only: how much later the slot now is. */
+  /** `moved` only: how far the slot moved (> 0 later, < 0 earlier). */
   moved_by_ms?: number;
   /** The waiting call's class. */
   priority: Priority;
@@ -102,8 +102,8 @@ export interface RunBudgetExhaustedPayload {
 
 /**
  * Why a call sleeps: the limiter's computed wait (limits, provider hints), backoff after an error,
- * or `moved`: a higher-class arrival took its slot and it sleeps on to a later one (one more event
- * for the same wait, not a new wait).
+ * or `moved`: the queue moved its slot (a higher-class arrival took it, or a re-slot found an
+ * earlier gap) and it sleeps on to the new one (one more event for the same wait, not a new wait).
  */
 export type WaitCause = "rate_limit" | "backoff" | "moved";
 
@@ -113,7 +113,10 @@ export interface WaitEvent {
   /** How long the call is about to sleep, from now. */
   waitMs: number;
   cause: WaitCause;
-  /** `moved` only: how much later the slot now is (what the move added to the wait). */
+  /**
+   * `moved` only: how far the slot moved since the wait last told (> 0 later, behind a
+   * higher-class arrival; < 0 earlier, when a re-slot found a gap): what the move added.
+   */
   movedByMs?: number;
   /** The waiting call's class. */
   priority: Priority;

@@ -17,7 +17,11 @@ import { join } from "node:path";
 const GUARDED = Symbol.for("langchain-autopicker.gemini-stream-guard");
 
 type Candidate = { content?: unknown; finishReason?: unknown; [k: string]: unknown };
-type StreamResponse = { candidates?: Candidate[]; promptFeedback?: { blockReason?: unknown } };
+type StreamResponse = {
+  candidates?: Candidate[];
+  promptFeedback?: { blockReason?: unknown };
+  usageMetadata?: unknown;
+};
 type StreamResult = { stream?: AsyncIterable<StreamResponse>; response?: Promise<unknown> };
 type GenerativeModelProto = {
   generateContentStream?: (...args: unknown[]) => Promise<StreamResult>;
@@ -37,8 +41,20 @@ export function surfaceWithheld(r: StreamResponse): StreamResponse {
   return { ...r, candidates: [{ content: EMPTY, promptFeedback: r.promptFeedback }] };
 }
 
+/**
+ * The stream with withheld events surfaced. LangChain reuses the last usage it saw for an event
+ * that carries none (usage is cumulative on Gemini; it emits the difference), so a surfaced event
+ * without usage gets the last one seen: its difference is zero, nothing is counted twice.
+ */
 async function* surfaced(stream: AsyncIterable<StreamResponse>): AsyncGenerator<StreamResponse> {
-  for await (const r of stream) yield surfaceWithheld(r);
+  let usage: unknown;
+  for await (const r of stream) {
+    if (r.usageMetadata !== undefined) usage = r.usageMetadata;
+    const out = surfaceWithheld(r);
+    yield out === r || out.usageMetadata !== undefined || usage === undefined
+      ? out
+      : { ...out, usageMetadata: usage };
+  }
 }
 
 function guard(mod: unknown): void {

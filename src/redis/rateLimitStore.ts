@@ -421,7 +421,6 @@ interface WireReserve {
   p?: ReturnType<typeof wirePlace>;
 }
 
-/** A reservation waiting for its model's script call. */
 /** A script's reply, how to map its server instants into the caller's clock, and caller time then. */
 interface RawReply {
   raw: unknown[];
@@ -429,6 +428,7 @@ interface RawReply {
   callerNow: number;
 }
 
+/** A reservation waiting for its model's script call. */
 interface PendingReserve {
   item: WireReserve;
   now: number;

@@ -27,8 +27,12 @@ export class CallEvents extends BaseCallbackHandler {
   override handleCustomEvent(eventName: string, data: unknown): void {
     const payload = (data ?? {}) as Record<string, unknown>;
     if (eventName === WAIT_EVENT) {
-      this.waits++;
-      this.waitMs += numberField(payload, "wait_ms", "waitMs") ?? 0;
+      // A move lengthens (or shortens) a wait already counted: it adds what it moved the slot by.
+      if (payload.cause === "moved") this.waitMs += numberField(payload, "moved_by_ms", "movedByMs") ?? 0;
+      else {
+        this.waits++;
+        this.waitMs += numberField(payload, "wait_ms", "waitMs") ?? 0;
+      }
     } else if (eventName.endsWith(FALLBACK_SUFFIX)) {
       this.fallbackReasons.push(fallbackReason(eventName, payload));
     }
