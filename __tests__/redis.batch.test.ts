@@ -52,6 +52,14 @@ function countingRunner(inner: RedisScriptRunner) {
     calls,
     sent,
     answered,
+    /** Resolves once `n` reservations have been answered (checked each macrotask). */
+    untilAnswered(n: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        const poll = () =>
+          answered.filter((op) => op === "reserve").length >= n ? resolve() : setImmediate(poll);
+        poll();
+      });
+    },
     hold(): () => void {
       let release!: () => void;
       gate = new Promise<void>((r) => {
@@ -161,10 +169,7 @@ describeRedis("RedisRateLimitStore: concurrent reservations", () => {
     // The held call does reach Redis and is granted; nobody waits for it any more, so the store
     // cancels it as the grant arrives (the cancel goes out before this macrotask runs). The
     // withdrawn one is never sent.
-    await new Promise<void>((resolve) => {
-      const poll = () => (counted.answered.includes("reserve") ? resolve() : setImmediate(poll));
-      poll();
-    });
+    await counted.untilAnswered(1);
     const status = await redis.status({ key: "m", windows, now: NOW });
     expect(counted.sent).toEqual(["reserve", "cancel", "status"]);
     expect(status.queue ?? []).toEqual([]);
@@ -185,10 +190,7 @@ describeRedis("RedisRateLimitStore: concurrent reservations", () => {
     await expect(first).resolves.toMatchObject({ kind: "granted" });
     await expect(second).rejects.toBeInstanceOf(RedisTimeoutError);
     releaseSecond();
-    await new Promise<void>((resolve) => {
-      const poll = () => (counted.answered.length >= 2 ? resolve() : setImmediate(poll));
-      poll();
-    });
+    await counted.untilAnswered(2);
     const status = await redis.status({ key: "m", windows, now: NOW });
     expect(counted.sent).toEqual(["reserve", "reserve", "cancel", "status"]);
     expect(status.queue).toEqual([{ rank: 1, tenant: "a", waiting: 1 }]);
