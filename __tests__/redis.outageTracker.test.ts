@@ -8,8 +8,8 @@ describe("OutageTracker", () => {
     const err = new Error("Redis did not answer reserve within 250 ms.");
     // A call queued behind a hung one began before the recovery and times out after it.
     const before = performance.now() - 1;
-    expect(outage.failed(err, "failing open")).toBe(true);
-    expect(outage.failed(err, "failing open")).toBe(false);
+    expect(outage.failed(err, "failing open", performance.now())).toBe(true);
+    expect(outage.failed(err, "failing open", performance.now())).toBe(false);
     expect(outage.succeeded()).toBe(true);
     expect(outage.failed(err, "failing open", before)).toBe(false);
     expect(outage.isDown).toBe(false);

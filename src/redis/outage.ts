@@ -63,7 +63,7 @@ export class OutageTracker {
    * when this starts an outage. A call begun before the last outage ended (one that waited out
    * the outage and times out after Redis answered again) starts none.
    */
-  failed(err: unknown, fallback: string, startedAt = Number.POSITIVE_INFINITY): boolean {
+  failed(err: unknown, fallback: string, startedAt: number): boolean {
     if (startedAt < this.recoveredAt) return false;
     this.retryAt = performance.now() + this.retryMs;
     if (this.down) return false;

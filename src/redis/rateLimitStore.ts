@@ -164,10 +164,10 @@ export class RedisRateLimitStore implements RateLimitStore {
         if (batch.length === 0) break;
         try {
           const sentAt = performance.now();
-          const { results, moved } = await this.reserveMany(lane.key, lane.windows, batch);
+          const answers = await this.reserveMany(lane, batch);
           // Slower than half the timeout counts as failing: the next ones could time out too.
           lane.holdBackMs = performance.now() - sentAt > half ? half : 0;
-          this.settle(lane, batch, results, moved);
+          this.settle(lane, batch, answers);
         } catch (err) {
           // Redis failed or is slower than the timeout: what has less than half its time left
           // would likely time out after Redis booked it. Half, so a fresh one is always sent.
@@ -183,32 +183,31 @@ export class RedisRateLimitStore implements RateLimitStore {
 
   /**
    * Answers a batch's callers. Moves are reported once, with the first grant a caller still waits
-   * for (nothing moves unless something was granted); a grant nobody waits for is cancelled.
+   * for (nothing moves unless something was granted). A grant nobody waits for (its caller timed
+   * out, or the script call did and the answer came anyway) is cancelled, best effort: the stale
+   * prune is the backstop for one whose answer never comes.
    */
-  private settle(
-    lane: ReserveLane,
-    batch: readonly PendingReserve[],
-    results: readonly StoreReserveResult[],
-    moved: readonly StoreMovedBooking[],
-  ): void {
-    let movesTold = moved.length === 0;
+  private settle(lane: ReserveLane, batch: readonly PendingReserve[], answers: BatchAnswers): void {
+    let movesTold = answers.moved.length === 0;
     for (const [i, e] of batch.entries()) {
-      const r = results[i]!;
+      const r = answers.results[i]!;
       if (e.abandoned) {
-        if (r.kind === "granted") {
-          const now = this.clock ? this.clock.now() : e.now + (performance.now() - e.queuedAt);
-          this.cancelLate(lane.key, lane.windows, now, r.entryId);
-        }
+        if (r.kind !== "granted") continue;
+        const req = { key: lane.key, windows: lane.windows, now: this.callerNow(e), entryId: r.entryId };
+        this.cancel(req).catch(() => undefined);
       } else if (!movesTold && r.kind === "granted") {
         movesTold = true;
-        e.resolve({ ...r, moved });
+        e.resolve({ ...r, moved: answers.moved });
       } else e.resolve(r);
     }
   }
 
-  /** Cancels the booking of a caller that gave up; best effort: the stale prune is the backstop. */
-  private cancelLate(key: string, windows: readonly WindowSpec[], now: number, entryId: string): void {
-    this.cancel({ key, windows, now, entryId }).catch(() => undefined);
+  /**
+   * A reservation's `now` at `at` (`performance.now()`): in server time the caller's clock then (it
+   * may have waited for its turn); an injected clock's `now` is the script's own, as given.
+   */
+  private callerNow(e: PendingReserve, at = performance.now()): number {
+    return this.clock ? e.now : e.now + (at - e.queuedAt);
   }
 
   private forget(laneKey: string, lane: ReserveLane): void {
@@ -217,42 +216,21 @@ export class RedisRateLimitStore implements RateLimitStore {
     }
   }
 
-  private async reserveMany(
-    model: string,
-    windows: readonly WindowSpec[],
-    batch: readonly PendingReserve[],
-  ): Promise<{ results: StoreReserveResult[]; moved: StoreMovedBooking[] }> {
+  private async reserveMany(lane: ReserveLane, batch: readonly PendingReserve[]): Promise<BatchAnswers> {
     // In server time `now` maps replies into the caller's clock, so it is the caller's time at the
-    // send, not when the reservation was made (it may have waited for its turn). An injected
-    // clock's `now` is the script's own: as the caller gave it.
+    // send, not when the reservation was made.
     const sendAt = performance.now();
-    const nowOf = (e: PendingReserve) => (this.clock ? e.now : e.now + (sendAt - e.queuedAt));
-    const { raw, toCaller } = await this.callRaw(
+    const reply = await this.callRaw(
       "reserve",
-      model,
-      windows,
-      Math.max(...batch.map(nowOf)),
+      lane.key,
+      lane.windows,
+      Math.max(...batch.map((e) => this.callerNow(e, sendAt))),
       { items: batch.map((e) => e.item) },
-      // Every caller of the batch was answered with the timeout: none will use what it booked.
-      (late) => {
-        for (const r of late.raw.slice(2, -1)) {
-          const answer = parseReserve(strings(r), late.toCaller);
-          if (answer.kind === "granted") this.cancelLate(model, windows, late.callerNow, answer.entryId);
-        }
-      },
+      // The script call timed out. Every reservation's own timeout started no later than it and
+      // has fired first, so each is marked abandoned: settle cancels what was granted.
+      (late) => this.settle(lane, batch, batchAnswers(late)),
     );
-    // 'batch', the moved bookings' (id, start) pairs, one reply per item, the script's now.
-    const moved = movedPairs(strings(raw[1]), toCaller);
-    const movedTo = new Map(moved.map((m) => [m.entryId, m.startAt]));
-    const results = raw.slice(2, -1).map((r): StoreReserveResult => {
-      const answer = parseReserve(strings(r), toCaller);
-      // A call of this batch that a later call of it moved: answered with its new start (its
-      // caller is not waiting yet, so it could not follow the move).
-      const to = answer.kind === "granted" ? movedTo.get(answer.entryId) : undefined;
-      if (answer.kind !== "granted" || to === undefined || to === answer.startAt) return answer;
-      return { ...answer, startAt: to, waitMs: answer.waitMs + (to - answer.startAt) };
-    });
-    return { results, moved };
+    return batchAnswers(reply);
   }
 
   async commit(req: StoreCommitRequest): Promise<void> {
@@ -376,16 +354,12 @@ export class RedisRateLimitStore implements RateLimitStore {
     const sentAt = performance.now();
     const work = this.runner.run(SCRIPT_NAME, RATE_LIMIT_LUA, keys, [op, body]) as Promise<unknown[]>;
     const reply = (raw: unknown[]): RawReply => {
-      const callerNow = now + (performance.now() - sentAt);
-      if (!server) return { raw, toCaller: (t) => t, callerNow };
+      if (!server) return { raw, toCaller: (t) => t };
       // The script's last element is its `now`. Caller time at the reply is `now + elapsed`; mapping
       // server instants through it errs late by the transit time, the safe side for a rate limit.
       const serverNow = num(String(raw[raw.length - 1] ?? "0"));
-      return {
-        raw,
-        toCaller: (t) => (Number.isFinite(t) ? Math.ceil(t - serverNow + callerNow) : t),
-        callerNow,
-      };
+      const callerNow = now + (performance.now() - sentAt);
+      return { raw, toCaller: (t) => (Number.isFinite(t) ? Math.ceil(t - serverNow + callerNow) : t) };
     };
     try {
       return reply(await withTimeout(work, this.timeoutMs, op));
@@ -421,11 +395,10 @@ interface WireReserve {
   p?: ReturnType<typeof wirePlace>;
 }
 
-/** A script's reply, how to map its server instants into the caller's clock, and caller time then. */
+/** A script's reply, and how to map its server instants into the caller's clock. */
 interface RawReply {
   raw: unknown[];
   toCaller: (t: number) => number;
-  callerNow: number;
 }
 
 /** A reservation waiting for its model's script call. */
@@ -453,6 +426,27 @@ interface ReserveLane {
 
 /** At most this many reservations per script call: one script blocks Redis while it runs. */
 const MAX_BATCH = 256;
+
+/** A reserve script call's answers: one per reservation, and the bookings it moved. */
+interface BatchAnswers {
+  results: StoreReserveResult[];
+  moved: StoreMovedBooking[];
+}
+
+/** 'batch', the moved bookings' (id, start) pairs, one reply per reservation, the script's now. */
+function batchAnswers({ raw, toCaller }: RawReply): BatchAnswers {
+  const moved = movedPairs(strings(raw[1]), toCaller);
+  const movedTo = new Map(moved.map((m) => [m.entryId, m.startAt]));
+  const results = raw.slice(2, -1).map((r): StoreReserveResult => {
+    const answer = parseReserve(strings(r), toCaller);
+    // A call of this batch that a later call of it moved: answered with its new start (its caller
+    // is not waiting yet, so it could not follow the move).
+    const to = answer.kind === "granted" ? movedTo.get(answer.entryId) : undefined;
+    if (answer.kind !== "granted" || to === undefined || to === answer.startAt) return answer;
+    return { ...answer, startAt: to, waitMs: answer.waitMs + (to - answer.startAt) };
+  });
+  return { results, moved };
+}
 
 /** One call's reserve reply (strings). */
 function parseReserve(reply: readonly string[], toCaller: (t: number) => number): StoreReserveResult {
