@@ -1,6 +1,6 @@
 import { LangfuseClient } from "@langfuse/client";
 import { AutoPickerConfigError } from "../errors";
-import { type FallbackEventName, RATE_LIMIT_WAIT } from "../model/events";
+import { type FallbackEventName, RATE_LIMIT_WAIT, waitAdds } from "../model/events";
 import { FALLBACK_EVENT_NAMES } from "./eventMetadata";
 
 /** One observation as `GET /api/public/v2/observations` returns it (only the fields the report reads). */
@@ -193,14 +193,14 @@ export async function fallbackReport(options: FallbackReportOptions): Promise<Fa
     succeeded,
     successRate: ratio(succeeded, fallbackEvents.length),
     fallbackCostUsd,
-    rateLimitWaits: {
-      // A `moved` event is the same wait, lengthened by moved_by_ms.
-      count: waitEvents.filter((e) => metadataOf(e).cause !== "moved").length,
-      totalWaitMs: waitEvents.reduce((sum, e) => {
+    rateLimitWaits: waitEvents.reduce(
+      (sum, e) => {
         const m = metadataOf(e);
-        return sum + (toNumber(m.cause === "moved" ? m.moved_by_ms : m.wait_ms) ?? 0);
-      }, 0),
-    },
+        const { waits, ms } = waitAdds(m.cause, toNumber(m.wait_ms), toNumber(m.moved_by_ms));
+        return { count: sum.count + waits, totalWaitMs: sum.totalWaitMs + ms };
+      },
+      { count: 0, totalWaitMs: 0 },
+    ),
   };
 }
 

@@ -38,6 +38,7 @@ import {
   checkResult,
   contentFilterReason,
   firstAnswerChunk,
+  withheldReason,
   withheldResult,
 } from "./answerCheck";
 import { BudgetGate } from "./budgetGate";
@@ -358,10 +359,10 @@ export class AutoPickerChatModel extends BaseChatModel<AutoPickerCallOptions, AI
         ._generate(msgs, this.innerOptions(options, signal), runManager)
         .catch((error: unknown) => {
           // A client that throws for a withheld answer: returned as it is when the user asked so.
-          const withheld =
-            this.onContentFilter === "return" ? withheldResult(error, this.clock.now()) : undefined;
-          if (!withheld) throw error;
-          return withheld;
+          const reason =
+            this.onContentFilter === "return" ? withheldReason(error, this.clock.now()) : undefined;
+          if (reason === undefined) throw error;
+          return withheldResult(reason);
         });
       // Checked before it counts as served: an empty or withheld answer is a failed attempt.
       checkResult(entry.name, result, this.onContentFilter);

@@ -49,17 +49,21 @@ export function hasAnswer(message: BaseMessage): boolean {
 }
 
 /**
- * With `onContentFilter: "return"`, what an invoke returns when the client threw instead of
- * answering because the answer was withheld (Gemini's SDK: "The model returned no content. Finish
- * reason: SAFETY."; Azure's 400 `content_filter`): the empty answer the provider gave, with its
- * reason as `finishReason` in the response metadata, as a streamed withheld answer ends.
- * Undefined for any other error.
+ * Why the client threw instead of answering, when the answer was withheld (Gemini's SDK: "The
+ * model returned no content. Finish reason: SAFETY."; Azure's 400 `content_filter`).
  */
-export function withheldResult(error: unknown, now: number): ChatResult | undefined {
+export function withheldReason(error: unknown, now: number): string | undefined {
   const c = classifyError(error, now);
-  if (c.kind !== "content_filter") return undefined;
-  const message = new AIMessage({ content: "", response_metadata: { finishReason: c.reason } });
-  return { generations: [{ text: "", message, generationInfo: { finishReason: c.reason } }] };
+  return c.kind === "content_filter" ? c.reason : undefined;
+}
+
+/**
+ * With `onContentFilter: "return"`, what an invoke returns for such an error: the empty answer the
+ * provider gave, its reason as `finishReason` in the metadata, as a streamed withheld answer ends.
+ */
+export function withheldResult(reason: string): ChatResult {
+  const message = new AIMessage({ content: "", response_metadata: { finishReason: reason } });
+  return { generations: [{ text: "", message, generationInfo: { finishReason: reason } }] };
 }
 
 /**
@@ -95,13 +99,12 @@ export async function firstAnswerChunk(
       next = await stream.next();
     } catch (error) {
       // A withheld answer the client threw for (Azure's 400 `content_filter`), asked for as it is.
-      const withheld = onContentFilter === "return" ? withheldResult(error, now) : undefined;
-      if (!withheld) throw error;
-      const g = withheld.generations[0]!;
+      const reason = onContentFilter === "return" ? withheldReason(error, now) : undefined;
+      if (reason === undefined) throw error;
       const chunk = new ChatGenerationChunk({
         text: "",
-        message: new AIMessageChunk({ content: "", response_metadata: g.message.response_metadata }),
-        generationInfo: g.generationInfo,
+        message: new AIMessageChunk({ content: "", response_metadata: { finishReason: reason } }),
+        generationInfo: { finishReason: reason },
       });
       return { head: [...head, chunk], rest: stream, ended: true };
     }

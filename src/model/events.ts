@@ -107,6 +107,19 @@ export interface RunBudgetExhaustedPayload {
  */
 export type WaitCause = "rate_limit" | "backoff" | "moved";
 
+/**
+ * What one wait event adds to a count of waits and their total time: a `moved` event is the same
+ * wait, lengthened (or shortened) by `movedByMs`; any other is a wait of `waitMs`. The one rule
+ * for `llm.stats`, `autopicker simulate` and `fallbackReport()`.
+ */
+export function waitAdds(
+  cause: unknown,
+  waitMs: number | undefined,
+  movedByMs: number | undefined,
+): { waits: 0 | 1; ms: number } {
+  return cause === "moved" ? { waits: 0, ms: movedByMs ?? 0 } : { waits: 1, ms: waitMs ?? 0 };
+}
+
 /** A call is about to sleep before trying `model`. */
 export interface WaitEvent {
   model: string;

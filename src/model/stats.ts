@@ -1,6 +1,6 @@
 import { PRIORITIES } from "../limits/priority";
 import type { EventHub } from "./eventHub";
-import { fallbackEventName, RATE_LIMIT_FALLBACK } from "./events";
+import { fallbackEventName, RATE_LIMIT_FALLBACK, waitAdds } from "./events";
 import type { AutoPickerStats, ModelStats, WaitStats } from "./types";
 
 const emptyModel = (): ModelStats => ({
@@ -59,9 +59,8 @@ export class StatsRecorder {
       m.errors[e.kind] = (m.errors[e.kind] ?? 0) + 1;
     });
     hub.on("wait", (e) => {
-      // A move lengthens a wait already counted: it adds its time, not a wait.
-      const n = e.cause === "moved" ? 0 : 1;
-      const seconds = (e.cause === "moved" ? (e.movedByMs ?? 0) : e.waitMs) / 1000;
+      const { waits: n, ms } = waitAdds(e.cause, e.waitMs, e.movedByMs);
+      const seconds = ms / 1000;
       const m = this.model(e.model);
       m.rateLimitWaits += n;
       m.totalWaitSeconds += seconds;

@@ -10,6 +10,7 @@ import { BaseCallbackHandler } from "@langchain/core/callbacks/base";
 import type { AIMessage } from "@langchain/core/messages";
 import type { CostTrackingCallbackHandler } from "../cost";
 import { AllModelsFailedError, BudgetExceededError, ContextWindowExceededError } from "../errors";
+import { waitAdds } from "../model/events";
 import { getDecisionTrail } from "../model/trail";
 import type { FailureReason } from "./types";
 
@@ -27,12 +28,13 @@ export class CallEvents extends BaseCallbackHandler {
   override handleCustomEvent(eventName: string, data: unknown): void {
     const payload = (data ?? {}) as Record<string, unknown>;
     if (eventName === WAIT_EVENT) {
-      // A move lengthens (or shortens) a wait already counted: it adds what it moved the slot by.
-      if (payload.cause === "moved") this.waitMs += numberField(payload, "moved_by_ms", "movedByMs") ?? 0;
-      else {
-        this.waits++;
-        this.waitMs += numberField(payload, "wait_ms", "waitMs") ?? 0;
-      }
+      const { waits, ms } = waitAdds(
+        payload.cause,
+        numberField(payload, "wait_ms", "waitMs"),
+        numberField(payload, "moved_by_ms", "movedByMs"),
+      );
+      this.waits += waits;
+      this.waitMs += ms;
     } else if (eventName.endsWith(FALLBACK_SUFFIX)) {
       this.fallbackReasons.push(fallbackReason(eventName, payload));
     }
