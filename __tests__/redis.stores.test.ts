@@ -57,7 +57,9 @@ describeRedis("Redis stores", () => {
           intervalMs: 60_000,
         },
       ];
-      const now = Date.now() - 600_000;
+      // Each call passes the caller's clock as it is then, as the limiter does.
+      const skewed = () => Date.now() - 600_000;
+      const now = skewed();
       // Caller time since `now`: the mapping errs late by at most the round trips measured here
       // (a bound from what happened, not a fixed number of ms), never 10 minutes off.
       const began = performance.now();
@@ -67,13 +69,13 @@ describeRedis("Redis stores", () => {
       if (first.kind !== "granted") throw new Error();
       expect(first.startAt - now).toBeGreaterThanOrEqual(0);
       expect(first.startAt - now).toBeLessThanOrEqual(elapsed());
-      const second = await store.reserve({ key: "m", windows, now, tokens: 1, maxWaitMs: 120_000 });
+      const second = await store.reserve({ key: "m", windows, now: skewed(), tokens: 1, maxWaitMs: 120_000 });
       if (second.kind !== "granted") throw new Error(second.kind);
       // A window after the first start, which was no earlier than `now`: the mapping is never
       // early, except by Redis' TIME counting whole ms.
       expect(second.startAt - now).toBeGreaterThanOrEqual(60_000 - 1);
       expect(second.startAt - now).toBeLessThanOrEqual(60_000 + elapsed());
-      const status = await store.status({ key: "m", windows, now });
+      const status = await store.status({ key: "m", windows, now: skewed() });
       expect(status.windows[0]!.nextFreeAt! - now).toBeGreaterThan(119_000);
     });
 
@@ -93,10 +95,16 @@ describeRedis("Redis stores", () => {
       const now = Date.now() - 600_000;
       const began = performance.now();
       const a = await store.reserve({ key: "m", windows, now, tokens: 1, maxWaitMs: 0 });
-      const b = await store.reserve({ key: "m", windows, now, tokens: 1, maxWaitMs: 120_000 });
+      const b = await store.reserve({
+        key: "m",
+        windows,
+        now: Date.now() - 600_000,
+        tokens: 1,
+        maxWaitMs: 120_000,
+      });
       if (a.kind !== "granted" || b.kind !== "granted") throw new Error("not granted");
       await new Promise((r) => setTimeout(r, 30));
-      const later = now + 30;
+      const later = Date.now() - 600_000; // the caller's clock at the confirm
       expect(await store.confirm({ key: "m", windows, now: later, entryId: a.entryId })).toEqual({
         ok: true,
       });
